@@ -1,0 +1,39 @@
+"""Class palettes: the PASCAL VOC bit-interleaving colormap and colourisation by lookup table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+VOC_CLASSES: tuple[str, ...] = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
+)
+
+
+def voc_palette(n: int = 256) -> np.ndarray:
+    """The VOC colormap as an ``(n, 3)`` uint8 array (1 -> 128,0,0; 2 -> 0,128,0; ...; 255 -> 224,224,192)."""
+    cmap = np.zeros((n, 3), dtype=np.uint8)
+    for i in range(n):
+        c, r, g, b = i, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        cmap[i] = (r, g, b)
+    return cmap
+
+
+def full_palette(colors: np.ndarray | None) -> np.ndarray:
+    """Return a 256-entry uint8 palette: ``colors`` for the first entries, VOC colours for the rest."""
+    pal = voc_palette(256)
+    if colors is not None:
+        colors = np.asarray(colors, dtype=np.uint8).reshape(-1, 3)
+        pal[: len(colors)] = colors[:256]
+    return pal
+
+
+def colorize(labels: np.ndarray, palette: np.ndarray | None = None) -> np.ndarray:
+    """Colour a label map ``(H, W)`` uint8 into ``(H, W, 3)`` RGB uint8 by table lookup."""
+    lut = full_palette(palette)
+    return lut[np.asarray(labels, dtype=np.uint8)]
