@@ -1,0 +1,152 @@
+"""Reading weights files safely: sniff the format, never unpickle objects, extract the state dict."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import WeightsError, list_keys
+
+# Prefixes added by DataParallel/DDP ("module.") and torch.compile ("_orig_mod.") that plain models lack.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+# Keys under which trainers store the model's state dict (pytorch-fcn's trainer uses "model_state_dict").
+_STATE_KEYS = ("model_state_dict", "state_dict", "model")
+_MAX_SAFETENSORS_HEADER = 100_000_000
+
+
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    # Layout: 8-byte little-endian header length, then a JSON header starting with "{".
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return 0 < n <= min(size - 8, _MAX_SAFETENSORS_HEADER) and head[8:9] == b"{"
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise WeightsError(path, "file not found")
+    if path.is_dir():
+        raise WeightsError(path, "is a folder, not a weights file")
+    size = path.stat().st_size
+    if size == 0:
+        raise WeightsError(path, "file is empty (0 bytes), not a weights file")
+    return size
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and the ``__metadata__`` strings of a safetensors file."""
+    from safetensors import safe_open
+
+    try:
+        tensors: dict[str, torch.Tensor] = {}
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            meta = dict(fh.metadata() or {})
+            for key in fh.keys():
+                tensors[key] = fh.get_tensor(key)
+    except Exception as exc:  # safetensors raises its own error types for every kind of damage
+        raise WeightsError(path, f"damaged safetensors file ({exc})") from exc
+    return tensors, meta
+
+
+def read_torch_file(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` with plain-words errors; arbitrary pickled objects are refused."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+            raise WeightsError(
+                path,
+                "contains Python objects besides tensors; they are refused for safety "
+                "(weights_only loading). "
+                "Re-save it as a plain state dict (torch.save(model.state_dict(), ...)).",
+            ) from exc
+        raise WeightsError(path, f"not a PyTorch weights file (cannot unpickle: {exc})") from exc
+    except Exception as exc:
+        raise WeightsError(
+            path,
+            f"not a PyTorch weights file (expected a .pth state dict or a .safetensors checkpoint; {exc})",
+        ) from exc
+
+
+def _is_tensor_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, Mapping) and len(obj) > 0
+        and all(isinstance(v, torch.Tensor) for v in obj.values())
+    )
+
+
+def strip_wrapper_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Remove ``module.`` / ``_orig_mod.`` prefixes shared by every key."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _WRAPPER_PREFIXES:
+            if state and all(k.startswith(prefix) for k in state):
+                state = {k[len(prefix) :]: v for k, v in state.items()}
+                changed = True
+    return state
+
+
+def extract_state_dict(obj: Any, path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The model state dict inside a loaded object, plus any trainer info (epoch, arch, ...) next to it."""
+    info: dict[str, Any] = {}
+    if isinstance(obj, Mapping) and not _is_tensor_dict(obj):
+        for key in _STATE_KEYS:
+            if _is_tensor_dict(obj.get(key)):
+                # Keep small JSON-friendly facts the trainer saved next to the weights.
+                info = {
+                    k: v for k, v in obj.items()
+                    if k != key and isinstance(v, (str, int, float, bool)) and not isinstance(v, torch.Tensor)
+                }
+                obj = obj[key]
+                break
+    if not _is_tensor_dict(obj):
+        if isinstance(obj, Mapping):
+            if not obj:
+                raise WeightsError(path, "holds an empty dictionary, not model weights")
+            bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+            raise WeightsError(
+                path,
+                f"holds a dictionary that is not a model state dict (entries that are not tensors: "
+                f"{list_keys([str(k) for k in bad])}); expected a plain state dict or a trainer checkpoint "
+                f"with 'model_state_dict'",
+            )
+        raise WeightsError(path, f"holds a {type(obj).__name__}, not a model state dict")
+    return strip_wrapper_prefixes({str(k): v for k, v in obj.items()}), info
+
+
+def read_weights_file(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, torch.Tensor], dict[str, str] | None, dict[str, Any]]:
+    """Read any supported weights file.
+
+    Returns ``(state_dict, safetensors_metadata_or_None, trainer_info)``. Raises :class:`WeightsError`
+    with the file name and the problem for anything that is not usable weights.
+    """
+    p = Path(path)
+    size = _check_file(p)
+    with open(p, "rb") as fh:
+        head = fh.read(64)
+    if _looks_like_safetensors(head, size):
+        tensors, meta = read_safetensors(p)
+        if not tensors:
+            raise WeightsError(p, "safetensors file holds no tensors")
+        return strip_wrapper_prefixes(tensors), meta, {}
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        try:
+            json.loads(p.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            pass
+        else:
+            raise WeightsError(p, "is a JSON file, not a weights file (expected .pth or .safetensors)")
+    if p.suffix.lower() == ".safetensors":
+        raise WeightsError(p, "is named .safetensors but is not a safetensors file (bad header)")
+    state, info = extract_state_dict(read_torch_file(p), p)
+    return state, None, info
