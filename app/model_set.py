@@ -1,0 +1,92 @@
+"""A set of loaded checkpoints that together give the 32s/16s/8s outputs (Qt-free, used by the workers)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class ModelSetError(ValueError):
+    """The model files cannot be combined (message names the files and the problem)."""
+
+
+@dataclass
+class ModelSet:
+    """One multi-stride checkpoint, or separate single-stride checkpoints combined (one stride per file)."""
+
+    paths: list[Path]
+    predictors: list[Any]  # fcn_core.predictor.Predictor, one per file
+    model_id: str
+    strides: tuple[int, ...]
+    num_classes: int
+    class_names: list[str]
+    palette: np.ndarray
+    device: str
+    precision: str
+    arch: str
+    info: dict = field(default_factory=dict)
+
+    def predict(self, image: np.ndarray) -> dict[int, Any]:
+        """``{stride: StrideResult}`` for every stride the set provides (one forward per file)."""
+        out: dict[int, Any] = {}
+        for predictor in self.predictors:
+            out.update(predictor.predict(image))
+        return {s: out[s] for s in self.strides if s in out}
+
+    def describe(self) -> str:
+        """Short text for the status bar and window title."""
+        names = ", ".join(p.name for p in self.paths)
+        return f"{self.arch} [{'/'.join(f'{s}s' for s in self.strides)}] from {names}"
+
+
+def model_id_for(paths: list[Path]) -> str:
+    """Identity of a model set: the files' resolved paths, sizes and modification times."""
+    h = hashlib.sha1()
+    for p in paths:
+        st = os.stat(p)
+        h.update(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:12]
+
+
+def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
+                   precision: str = "fp32") -> ModelSet:
+    """Load the checkpoint(s) and build one Predictor per file.
+
+    Several files must each provide different strides and the same number of classes; e.g. separate
+    ``fcn32s``/``fcn16s``/``fcn8s`` checkpoints become one set toggled live like a multi-stride model.
+    """
+    from fcn_core.predictor import Predictor
+    from fcn_core.weights import load_model
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ModelSetError("no model file given")
+    for p in paths:
+        if not p.is_file():
+            raise ModelSetError(f"{p}: model file not found")
+    loaded = [load_model(p) for p in paths]
+    seen: dict[int, Path] = {}
+    for lm in loaded:
+        for s in lm.strides:
+            if s in seen:
+                raise ModelSetError(f"{lm.path}: stride {s}s is already given by {seen[s]}; "
+                                    "give one file per stride")
+            seen[s] = Path(lm.path)
+        if lm.num_classes != loaded[0].num_classes:
+            raise ModelSetError(f"{lm.path}: has {lm.num_classes} classes but {loaded[0].path} has "
+                                f"{loaded[0].num_classes}; the files do not belong together")
+    predictors = [Predictor(lm, device=device, precision=precision) for lm in loaded]
+    first = loaded[0]
+    arch = "+".join(lm.arch for lm in loaded)
+    return ModelSet(
+        paths=paths, predictors=predictors, model_id=model_id_for(paths),
+        strides=tuple(sorted(seen, reverse=True)), num_classes=first.num_classes,
+        class_names=list(first.class_names), palette=np.asarray(first.palette, np.uint8),
+        device=str(predictors[0].device), precision=str(predictors[0].precision), arch=arch,
+        info={"metadata": [lm.metadata for lm in loaded]},
+    )

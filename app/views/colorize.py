@@ -1,0 +1,94 @@
+"""Lookup-table colourisation for label maps, error maps and confidence maps (numpy fancy indexing only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+VOID = 255
+#: Colour of classes hidden by the legend's "show only this class" filter, on the label panels.
+HIDDEN_RGB = (40, 40, 40)
+#: Error-map colours for the foreground/background or selected-class view.
+FP_RGB = (230, 40, 40)  # predicted the class (or an object) where the ground truth says otherwise
+FN_RGB = (40, 110, 240)  # missed the class (or an object): ground truth has it, prediction does not
+SWAP_RGB = (240, 200, 30)  # one object class predicted as another
+ERROR_MODES = ("true class", "FP / FN")
+CONFIDENCE_MODES = ("max softmax", "margin")
+
+
+def label_lut(palette: np.ndarray, only_class: int | None = None, *, alpha: int = 255,
+              void_alpha: int = 255) -> np.ndarray:
+    """A (256, 4) RGBA table for label maps; with ``only_class`` every other class is greyed out."""
+    lut = np.empty((256, 4), dtype=np.uint8)
+    lut[:, :3] = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    lut[:, 3] = alpha
+    lut[VOID, 3] = void_alpha
+    if only_class is not None:
+        keep = lut[only_class].copy()
+        lut[:, :3] = HIDDEN_RGB
+        lut[:, 3] = alpha
+        lut[VOID, 3] = void_alpha
+        lut[only_class] = keep
+    return lut
+
+
+def overlay_lut(palette: np.ndarray, only_class: int | None = None) -> np.ndarray:
+    """RGBA table for the overlay layer: void and (when filtering) other classes fully transparent."""
+    lut = label_lut(palette, None, alpha=255, void_alpha=0)
+    if only_class is not None:
+        keep = lut[only_class].copy()
+        lut[:, 3] = 0
+        lut[only_class] = keep
+    return lut
+
+
+def apply_lut(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Colour ``labels`` (H, W) uint8 through ``lut`` (256, C) -> (H, W, C) uint8."""
+    return lut[labels]
+
+
+def error_rgba(gt: np.ndarray, pred: np.ndarray, palette: np.ndarray, mode: str = "true class",
+               only_class: int | None = None) -> np.ndarray:
+    """An RGBA error map: transparent where correct or void, coloured where prediction ≠ ground truth.
+
+    ``"true class"`` colours each wrong pixel with its ground-truth class colour. ``"FP / FN"`` colours
+    false positives red and false negatives blue, for ``only_class`` when one is selected, else for
+    "any object" vs background (class 0), with object-to-object swaps in yellow.
+    """
+    h, w = gt.shape
+    out = np.zeros((h, w, 4), dtype=np.uint8)
+    valid = gt != VOID
+    wrong = valid & (gt != pred)
+    if mode == "true class":
+        lut = label_lut(palette, only_class)
+        if only_class is not None:
+            wrong &= (gt == only_class) | (pred == only_class)
+        out[wrong] = lut[gt[wrong]]
+        return out
+    if only_class is not None:
+        fp = valid & (pred == only_class) & (gt != only_class)
+        fn = valid & (gt == only_class) & (pred != only_class)
+        out[fp] = (*FP_RGB, 255)
+        out[fn] = (*FN_RGB, 255)
+        return out
+    out[wrong & (gt == 0)] = (*FP_RGB, 255)
+    out[wrong & (pred == 0)] = (*FN_RGB, 255)
+    out[wrong & (gt != 0) & (pred != 0)] = (*SWAP_RGB, 255)
+    return out
+
+
+def _viridis_like() -> np.ndarray:
+    """A 256-entry perceptual ramp (dark blue -> teal -> yellow) built from a few anchor colours."""
+    anchors = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], float)
+    x = np.linspace(0, len(anchors) - 1, 256)
+    i = np.minimum(x.astype(int), len(anchors) - 2)
+    t = (x - i)[:, None]
+    return np.round(anchors[i] * (1 - t) + anchors[i + 1] * t).astype(np.uint8)
+
+
+CONFIDENCE_LUT = _viridis_like()
+
+
+def confidence_rgb(values: np.ndarray) -> np.ndarray:
+    """Colour a float map in [0, 1] (max softmax or top-1 − top-2 margin) with a perceptual ramp."""
+    idx = np.clip(np.asarray(values, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return CONFIDENCE_LUT[idx]

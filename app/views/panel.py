@@ -1,0 +1,63 @@
+"""One image panel: a titled pyqtgraph view (row-major, aspect locked, y down) with an image item."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+class Panel(QWidget):
+    """A titled view. ``view_box`` pans/zooms, ``image_item`` shows the panel's main picture.
+
+    Panels with ``layered=True`` (the overlay) keep the photo in ``image_item`` and show a colour layer in
+    ``layer_item`` above it, so the opacity slider only changes the layer's opacity (no recolouring).
+    """
+
+    def __init__(self, key: str, title: str, *, layered: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.title = QLabel(title)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setObjectName("panelTitle")
+        self.graphics_view = pg.GraphicsView(background=(30, 30, 30))
+        self.view_box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.view_box.setDefaultPadding(0.0)
+        self.graphics_view.setCentralItem(self.view_box)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.view_box.addItem(self.image_item)
+        self.layer_item: pg.ImageItem | None = None
+        if layered:
+            self.layer_item = pg.ImageItem(axisOrder="row-major")
+            self.layer_item.setZValue(1)
+            self.view_box.addItem(self.layer_item)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(1, 1, 1, 1)
+        layout.setSpacing(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.graphics_view, 1)
+
+    def show_rgb(self, rgb: np.ndarray | None, item: pg.ImageItem | None = None) -> None:
+        """Show an RGB(A) uint8 array (or clear the panel with None) without rescaling levels."""
+        item = item or self.image_item
+        if rgb is None:
+            item.clear()
+            return
+        item.setImage(rgb, autoLevels=False, levels=(0, 255))
+
+    def update_rgb(self, rgb: np.ndarray, item: pg.ImageItem | None = None) -> None:
+        """Re-render the same-sized array after an in-place change (keeps the view range)."""
+        item = item or self.image_item
+        item.updateImage(rgb, autoLevels=False, levels=(0, 255))
+
+    def set_layer_opacity(self, opacity: float) -> None:
+        """Opacity of the colour layer (overlay panel)."""
+        if self.layer_item is not None:
+            self.layer_item.setOpacity(float(opacity))
+
+    def set_subtitle(self, text: str) -> None:
+        """Panel title with an extra note, e.g. the stride shown."""
+        self.title.setText(text)

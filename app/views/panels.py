@@ -1,0 +1,179 @@
+"""The linked panels: original, ground truth, prediction, overlay, and optional error / confidence maps."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from app.views import colorize
+from app.views.panel import Panel
+
+PANEL_TITLES = {
+    "image": "Original", "gt": "Ground truth", "pred": "Prediction", "overlay": "Overlay",
+    "error": "Errors", "confidence": "Confidence",
+}
+
+
+class PanelGrid(QWidget):
+    """Holds the panels in a grid, links their pan/zoom and paints label maps through lookup tables."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.panels: dict[str, Panel] = {
+            key: Panel(key, title, layered=(key in ("overlay", "error"))) for key, title in PANEL_TITLES.items()
+        }
+        master = self.panels["image"].view_box
+        for panel in self.panels.values():
+            if panel.view_box is not master:
+                panel.view_box.setXLink(master)
+                panel.view_box.setYLink(master)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        self.palette = colorize.label_lut(np.zeros((256, 3), np.uint8))[:, :3]
+        self.only_class: int | None = None
+        self.opacity = 0.55
+        self.error_mode = colorize.ERROR_MODES[0]
+        self.confidence_mode = colorize.CONFIDENCE_MODES[0]
+        self._image: np.ndarray | None = None
+        self._gt: np.ndarray | None = None
+        self._pred = None  # StrideResult or None
+        self._gt_rgba: np.ndarray | None = None
+        self._overlay_rgba: np.ndarray | None = None
+        self.set_extra_panels(error=False, confidence=False)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def set_extra_panels(self, *, error: bool, confidence: bool) -> None:
+        """Show the error and/or confidence panels as a third column."""
+        order = [("image", 0, 0), ("gt", 0, 1), ("pred", 1, 0), ("overlay", 1, 1)]
+        if error:
+            order.append(("error", 0, 2))
+        if confidence:
+            order.append(("confidence", 1 if error else 0, 2))
+        shown = {key for key, _, _ in order}
+        for key, panel in self.panels.items():
+            self._grid.removeWidget(panel)
+            panel.setVisible(key in shown)
+        for key, row, col in order:
+            self._grid.addWidget(self.panels[key], row, col)
+        for col in range(3):
+            self._grid.setColumnStretch(col, 1 if col < 2 or error or confidence else 0)
+        self._paint_error()
+        self._paint_confidence()
+
+    def visible_extras(self) -> tuple[bool, bool]:
+        """(error shown, confidence shown)."""
+        return self.panels["error"].isVisibleTo(self), self.panels["confidence"].isVisibleTo(self)
+
+    # -- content --------------------------------------------------------------------------------
+    def set_palette(self, palette: np.ndarray) -> None:
+        """Class colours (256×3 uint8); repaints the label panels."""
+        self.palette = np.asarray(palette, dtype=np.uint8)
+        self._paint_gt()
+        self._paint_pred()
+
+    def set_only_class(self, class_index: int | None) -> None:
+        """Show only one class on the label panels (None = all)."""
+        self.only_class = class_index
+        self._paint_gt()
+        self._paint_pred()
+
+    def set_opacity(self, opacity: float) -> None:
+        """Overlay colour-layer opacity, 0–1; no recolouring needed."""
+        self.opacity = opacity
+        self.panels["overlay"].set_layer_opacity(opacity)
+
+    def set_modes(self, *, error_mode: str | None = None, confidence_mode: str | None = None) -> None:
+        """Error colouring ("true class" / "FP / FN") and confidence measure ("max softmax" / "margin")."""
+        if error_mode is not None:
+            self.error_mode = error_mode
+            self._paint_error()
+        if confidence_mode is not None:
+            self.confidence_mode = confidence_mode
+            self._paint_confidence()
+
+    def set_image(self, image: np.ndarray | None, gt: np.ndarray | None, *, reset_view: bool = True) -> None:
+        """A new picture and its ground truth (prediction cleared until it arrives)."""
+        self._image, self._gt, self._pred = image, gt, None
+        for key in ("image", "overlay", "error"):
+            self.panels[key].show_rgb(image)
+        self._paint_gt()
+        self._paint_pred()
+        if reset_view and image is not None:
+            self.panels["image"].view_box.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]),
+                                                   padding=0.0)
+
+    def set_gt(self, gt: np.ndarray | None) -> None:
+        """Replace the ground-truth array shown (editing hands its document array here)."""
+        self._gt = gt
+        self._paint_gt()
+        self._paint_error()
+
+    def set_prediction(self, result) -> None:
+        """Show one stride's ``StrideResult`` (or None) on the prediction, overlay, error, confidence panels."""
+        self._pred = result
+        self._paint_pred()
+
+    def gt_changed(self, rect: tuple[int, int, int, int] | None) -> None:
+        """The GT array was edited in place inside ``rect = (y0, y1, x0, x1)``: recolour only that box."""
+        if self._gt is None:
+            return
+        if rect is None or self._gt_rgba is None or self._gt_rgba.shape[:2] != self._gt.shape:
+            self._paint_gt()
+            self._paint_error()
+            return
+        y0, y1, x0, x1 = rect
+        lut = colorize.label_lut(self.palette, self.only_class)
+        self._gt_rgba[y0:y1, x0:x1] = lut[self._gt[y0:y1, x0:x1]]
+        self.panels["gt"].update_rgb(self._gt_rgba)
+        self._paint_error()
+
+    # -- painting -------------------------------------------------------------------------------
+    def _paint_gt(self) -> None:
+        gt_panel = self.panels["gt"]
+        if self._gt is None:
+            self._gt_rgba = None
+            gt_panel.show_rgb(None)
+            gt_panel.set_subtitle("Ground truth (none)")
+            return
+        self._gt_rgba = colorize.apply_lut(self._gt, colorize.label_lut(self.palette, self.only_class))
+        gt_panel.show_rgb(self._gt_rgba)
+        gt_panel.set_subtitle("Ground truth")
+        self._paint_error()
+
+    def _paint_pred(self) -> None:
+        overlay = self.panels["overlay"]
+        if self._pred is None:
+            self.panels["pred"].show_rgb(None)
+            overlay.show_rgb(None, overlay.layer_item)
+        else:
+            labels = self._pred.labels
+            self.panels["pred"].show_rgb(colorize.apply_lut(labels, colorize.label_lut(self.palette,
+                                                                                       self.only_class)))
+            self._overlay_rgba = colorize.apply_lut(labels, colorize.overlay_lut(self.palette, self.only_class))
+            overlay.show_rgb(self._overlay_rgba, overlay.layer_item)
+            overlay.set_layer_opacity(self.opacity)
+        self._paint_error()
+        self._paint_confidence()
+
+    def _paint_error(self) -> None:
+        panel = self.panels["error"]
+        if not panel.isVisibleTo(self):
+            return
+        if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
+            panel.show_rgb(None, panel.layer_item)
+            return
+        rgba = colorize.error_rgba(self._gt, self._pred.labels, self.palette, self.error_mode, self.only_class)
+        panel.show_rgb(rgba, panel.layer_item)
+        panel.image_item.setOpacity(0.35)  # dim photo underneath so the errors stand out
+
+    def _paint_confidence(self) -> None:
+        panel = self.panels["confidence"]
+        if not panel.isVisibleTo(self):
+            return
+        if self._pred is None:
+            panel.show_rgb(None)
+            return
+        values = self._pred.confidence if self.confidence_mode == "max softmax" else self._pred.margin
+        panel.show_rgb(colorize.confidence_rgb(values))
+        panel.set_subtitle(f"Confidence ({self.confidence_mode})")

@@ -1,0 +1,73 @@
+"""Helpers for GUI tests: map image coordinates to widget coordinates and drive real mouse events.
+
+``panel`` is an ``app.views.panel.Panel`` (``window.panels["gt"]``): it has ``view_box`` (pg.ViewBox) and
+``graphics_view`` (the QGraphicsView whose viewport receives the events). Image coordinates are
+``(x, y)`` = (column, row) of the array shown, pixel centres at ``+0.5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+
+def image_to_widget(panel, x: float, y: float) -> QPoint:
+    """Viewport coordinates of image pixel (x, y) (its centre) in ``panel``'s view."""
+    scene_pt = panel.view_box.mapViewToScene(QPointF(x + 0.5, y + 0.5))
+    return panel.graphics_view.mapFromScene(scene_pt)
+
+
+def widget_to_image(panel, pos: QPoint) -> tuple[float, float]:
+    """Inverse of :func:`image_to_widget` (continuous image coordinates)."""
+    pt = panel.view_box.mapSceneToView(panel.graphics_view.mapToScene(pos))
+    return pt.x(), pt.y()
+
+
+def _send(widget, kind: QEvent.Type, pos: QPoint, button: Qt.MouseButton, buttons: Qt.MouseButton,
+          modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    local = QPointF(pos)
+    glob = QPointF(widget.mapToGlobal(pos))
+    event = QMouseEvent(kind, local, local, glob, button, buttons, modifiers)
+    QApplication.sendEvent(widget, event)
+
+
+def mouse_move(panel, x: float, y: float, buttons: Qt.MouseButton = Qt.MouseButton.NoButton) -> None:
+    """Hover (or drag with ``buttons`` held) over image pixel (x, y)."""
+    _send(panel.graphics_view.viewport(), QEvent.Type.MouseMove, image_to_widget(panel, x, y),
+          Qt.MouseButton.NoButton, buttons)
+
+
+def click(panel, x: float, y: float, button: Qt.MouseButton = Qt.MouseButton.LeftButton,
+          modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """Press and release at image pixel (x, y)."""
+    vp = panel.graphics_view.viewport()
+    pos = image_to_widget(panel, x, y)
+    _send(vp, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, modifiers)
+    _send(vp, QEvent.Type.MouseButtonPress, pos, button, button, modifiers)
+    _send(vp, QEvent.Type.MouseButtonRelease, pos, button, Qt.MouseButton.NoButton, modifiers)
+
+
+def drag(panel, points: Iterable[tuple[float, float]], button: Qt.MouseButton = Qt.MouseButton.LeftButton,
+         modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier, steps: int = 4) -> None:
+    """Press at the first image point, move through the others (interpolated), release at the last."""
+    pts = list(points)
+    if not pts:
+        return
+    vp = panel.graphics_view.viewport()
+    start = image_to_widget(panel, *pts[0])
+    _send(vp, QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, modifiers)
+    _send(vp, QEvent.Type.MouseButtonPress, start, button, button, modifiers)
+    prev = pts[0]
+    for pt in pts[1:]:
+        for i in range(1, steps + 1):
+            t = i / steps
+            x = prev[0] + (pt[0] - prev[0]) * t
+            y = prev[1] + (pt[1] - prev[1]) * t
+            _send(vp, QEvent.Type.MouseMove, image_to_widget(panel, x, y), Qt.MouseButton.NoButton, button,
+                  modifiers)
+        prev = pt
+    _send(vp, QEvent.Type.MouseButtonRelease, image_to_widget(panel, *pts[-1]), button,
+          Qt.MouseButton.NoButton, modifiers)
