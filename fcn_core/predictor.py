@@ -1,0 +1,238 @@
+"""Inference: image(s) in, ``{stride: StrideResult}`` out, with device/precision handling and OOM fallback.
+
+Preprocessing, softmax, arg-max, confidence and margin all run on the device; only the small per-pixel
+arrays (uint8 labels, float32 confidence and margin) come back to the host.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .weights import LoadedModel
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass
+class StrideResult:
+    """One stride's prediction: ``labels`` uint8 (H, W); ``confidence`` (max softmax) and ``margin``
+    (top-1 minus top-2 probability) float32 (H, W)."""
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    margin: np.ndarray
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Check/convert an image to ``(H, W, 3)`` uint8 RGB (gray is repeated, alpha dropped)."""
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise ValueError(f"image must be uint8, got {a.dtype}")
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = a[:, :, :3]
+    elif a.ndim == 3 and a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"image must have shape (H, W, 3), got {np.asarray(image).shape}")
+    return np.ascontiguousarray(a)
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+class Predictor:
+    """Runs a :class:`LoadedModel` on images. Takes ownership of ``loaded.model`` (moves/casts it).
+
+    ``device`` None picks CUDA when available, else CPU. ``precision`` is "fp32", "fp16" or "bf16"; fp16 on
+    CPU falls back to fp32 (slow and poorly supported there), bf16 on a GPU without bf16 falls back to fp16
+    (see ``notes``). ``channels_last`` None means "on CUDA". ``compile=True`` wraps the model in
+    ``torch.compile`` (falls back to eager with a note if that fails).
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        device: str | None = None,
+        precision: str = "fp32",
+        channels_last: bool | None = None,
+        batch_size: int = 4,
+        compile: bool = False,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.loaded = loaded
+        self.notes: list[str] = []
+        self.batch_size = max(1, int(batch_size))
+        self._device = _resolve_device(device)
+        if self._device.type == "cpu" and precision == "fp16":
+            self.notes.append("fp16 is not supported well on CPU; using fp32")
+            precision = "fp32"
+        if self._device.type == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported():
+            self.notes.append("this GPU has no bf16; using fp16")
+            precision = "fp16"
+        self.precision = precision
+        self.channels_last = (self._device.type == "cuda") if channels_last is None else bool(channels_last)
+        self._want_compile = bool(compile)
+        self._compiled = False
+        self._place_model()
+
+    # -- public properties -------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        """Device the model runs on, e.g. ``"cuda"`` or ``"cpu"``."""
+        return self._device.type if self._device.index is None else str(self._device)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The network (on :attr:`device`, in eval mode)."""
+        return self.loaded.model
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Strides the model outputs."""
+        return self.loaded.strides
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return self.loaded.num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names in label order."""
+        return self.loaded.class_names
+
+    @property
+    def palette(self) -> np.ndarray:
+        """(256, 3) uint8 colours."""
+        return self.loaded.palette
+
+    def describe(self) -> str:
+        """Short text for a status bar, e.g. ``"cuda fp16"``."""
+        text = f"{self.device} {self.precision}"
+        if self._compiled:
+            text += " compiled"
+        return text
+
+    # -- setup -------------------------------------------------------------------------------------
+    def _place_model(self) -> None:
+        dtype = PRECISIONS[self.precision]
+        model = self.loaded.model.eval().to(device=self._device, dtype=dtype)
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.loaded.model = model
+        if self._device.type == "cuda":
+            # Fixed-size inputs repeat often (same camera/dataset); let cuDNN pick the fastest kernels.
+            torch.backends.cudnn.benchmark = True
+        self._forward = model
+        self._compiled = False
+        if self._want_compile:
+            try:
+                self._forward = torch.compile(model)
+                self._compiled = True
+            except Exception as exc:  # compile support differs per platform; eager always works
+                self.notes.append(f"torch.compile unavailable ({exc}); running eager")
+                self._forward = model
+
+    def _fall_back_to_cpu(self, reason: str) -> None:
+        note = f"fell back from {self.device} {self.precision} to cpu fp32: {reason}"
+        log.warning(note)
+        self.notes.append(note)
+        self._device = torch.device("cpu")
+        self.precision = "fp32"
+        self.channels_last = False
+        self._want_compile = False
+        self._place_model()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # -- prediction --------------------------------------------------------------------------------
+    def predict(self, image_rgb: np.ndarray, strides: Iterable[int] | None = None) -> dict[int, StrideResult]:
+        """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}``."""
+        return self.predict_batch([image_rgb], strides=strides)[0]
+
+    def predict_batch(
+        self, images: Sequence[np.ndarray], strides: Iterable[int] | None = None
+    ) -> list[dict[int, StrideResult]]:
+        """Predict several images (any sizes; equal sizes are batched together), in input order."""
+        arrays = [as_rgb_uint8(im) for im in images]
+        wanted = None if strides is None else {int(s) for s in strides}
+        results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, a in enumerate(arrays):
+            groups.setdefault(a.shape[:2], []).append(i)
+        for indices in groups.values():
+            start = 0
+            while start < len(indices):
+                chunk = indices[start : start + self.batch_size]
+                try:
+                    outs = self._run(np.stack([arrays[i] for i in chunk]), wanted)
+                except Exception as exc:
+                    if not _is_oom(exc):
+                        raise
+                    self._handle_oom(exc, len(chunk))
+                    continue  # retry the same images with the smaller batch / on the CPU
+                for i, out in zip(chunk, outs):
+                    results[i] = out
+                start += len(chunk)
+        return [r for r in results if r is not None]
+
+    def _handle_oom(self, exc: BaseException, chunk_len: int) -> None:
+        if self._device.type == "cuda":
+            torch.cuda.empty_cache()
+        if chunk_len > 1:
+            self.batch_size = max(1, chunk_len // 2)
+            self.notes.append(f"out of memory; batch size reduced to {self.batch_size}")
+            log.warning("out of memory; batch size reduced to %d", self.batch_size)
+            return
+        if self._device.type != "cpu" or self.precision != "fp32":
+            self._fall_back_to_cpu("out of memory")
+            return
+        raise MemoryError(f"not enough memory to predict even one image on the CPU ({exc})") from exc
+
+    @torch.inference_mode()
+    def _run(self, batch: np.ndarray, wanted: set[int] | None) -> list[dict[int, StrideResult]]:
+        dtype = PRECISIONS[self.precision]
+        # Upload uint8 (4x less traffic than float), normalise on the device.
+        x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
+        x = self.loaded.preprocessing.normalize(x, dtype=dtype)
+        x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        raw = self._forward(x)
+        logits = raw if isinstance(raw, dict) else {self.strides[0]: raw}
+        per_stride: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for stride, z in logits.items():
+            if wanted is not None and stride not in wanted:
+                continue
+            prob = torch.softmax(z.float(), dim=1)
+            k = min(2, prob.shape[1])
+            top = prob.topk(k, dim=1)
+            labels = top.indices[:, 0].to(torch.uint8)
+            conf = top.values[:, 0]
+            margin = conf - top.values[:, 1] if k == 2 else conf.clone()
+            per_stride[stride] = (labels.cpu().numpy(), conf.cpu().numpy(), margin.cpu().numpy())
+        out: list[dict[int, StrideResult]] = []
+        for n in range(batch.shape[0]):
+            out.append({s: StrideResult(lab[n], cf[n], mg[n]) for s, (lab, cf, mg) in per_stride.items()})
+        return out
