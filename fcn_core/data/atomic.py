@@ -37,7 +37,9 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix if suffix is not None else (target.suffix + ".tmp"), dir=folder
+        prefix=f".{target.name}.",
+        suffix=suffix if suffix is not None else (target.suffix + ".tmp"),
+        dir=folder,
     )
     os.close(fd)
     tmp = Path(tmp_name)
