@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,15 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
         return False
     n = int.from_bytes(head[:8], "little")
     return 0 < n <= min(size - 8, _MAX_SAFETENSORS_HEADER) and head[8:9] == b"{"
+
+
+def _is_text(head: bytes) -> bool:
+    # Pickles and zips contain control bytes within the first few bytes; text files do not.
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\r\n\t" for ch in text)
 
 
 def _check_file(path: Path) -> int:
@@ -59,14 +69,17 @@ def read_torch_file(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+        msg = str(exc)
+        match = re.search(r"GLOBAL ([\w.]+)", msg)
+        if "Unsupported global" in msg or match:
+            what = f" ({match.group(1)})" if match else ""
             raise WeightsError(
                 path,
-                "contains Python objects besides tensors; they are refused for safety "
-                "(weights_only loading). "
-                "Re-save it as a plain state dict (torch.save(model.state_dict(), ...)).",
+                f"contains Python objects besides tensors{what}; they are refused for safety "
+                "(weights_only loading). Re-save it as a plain state dict "
+                "(torch.save(model.state_dict(), ...)).",
             ) from exc
-        raise WeightsError(path, f"not a PyTorch weights file (cannot unpickle: {exc})") from exc
+        raise WeightsError(path, "not a PyTorch weights file (its bytes are not a tensor pickle)") from exc
     except Exception as exc:
         raise WeightsError(
             path,
@@ -146,6 +159,8 @@ def read_weights_file(
             pass
         else:
             raise WeightsError(p, "is a JSON file, not a weights file (expected .pth or .safetensors)")
+    if _is_text(head):
+        raise WeightsError(p, "is a text file, not a weights file (expected .pth or .safetensors)")
     if p.suffix.lower() == ".safetensors":
         raise WeightsError(p, "is named .safetensors but is not a safetensors file (bad header)")
     state, info = extract_state_dict(read_torch_file(p), p)
