@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Inference benchmark: prints ONE JSON object (keys explained in bench/README.md).
+
+For each device (cpu always, cuda when present): FCN-8s VGG16 ms per 500x500 image, eager fp32 baseline
+as pytorch-fcn runs it vs. this project's Predictor at its best setting; the multi-stride net (three
+strides, one pass); end-to-end folder prediction (``fcn predict`` pipeline) in images/s; "new image -> four
+panels" latency (``fcn_core.pipeline.render_panels``); label agreement of the fast setting vs fp32 on
+real VOC photos. Runs unchanged on CPU and CUDA; ``--quick`` uses tiny sizes for CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+from fcn_core.data.palette import VOC_CLASSES  # noqa: E402
+from fcn_core.models import build_model  # noqa: E402
+from fcn_core.pipeline import predict_paths, render_panels  # noqa: E402
+from fcn_core.predictor import Predictor  # noqa: E402
+from fcn_core.weights import CAFFE_PREPROCESSING, load_model, save_checkpoint  # noqa: E402
+
+VOC_SAMPLE = REPO.parent / "shared" / "data" / "voc2012-sample"
+DEMO_MODEL = REPO / "resources" / "demo" / "model.safetensors"
+MEAN_BGR = np.array([104.00698793, 116.66876762, 122.67891434])
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_ms(fn: Callable[[], object], device: str, warmup: int, repeat: int) -> dict[str, float]:
+    """Median and min wall time of ``fn`` in ms after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": round(statistics.median(times), 3), "min_ms": round(min(times), 3), "runs": repeat}
+
+
+def seeded_model(arch: str, width: float, seed: int = 0) -> torch.nn.Module:
+    """A model with fixed-seed random conv weights (deconvs stay bilinear) so logits are not all zero."""
+    torch.manual_seed(seed)
+    model = build_model(arch, 21, width=width)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                torch.nn.init.normal_(m.bias, std=0.01)
+    return model.eval()
+
+
+def checkpoint(tmp: Path, arch: str, width: float) -> Path:
+    """Save a seeded model as our checkpoint (the path ``fcn predict`` loads)."""
+    path = tmp / f"{arch}-w{width}.safetensors"
+    if not path.exists():
+        save_checkpoint(path, seeded_model(arch, width), arch=arch, class_names=list(VOC_CLASSES),
+                        preprocessing=CAFFE_PREPROCESSING, options={"width": width},
+                        metadata={"source": "bench/inference.py, seed 0, random weights"})
+    return path
+
+
+def synthetic_photo(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """Smooth random colour field with edges: compresses like a photo, unlike white noise."""
+    import cv2
+
+    small = rng.integers(0, 256, (max(2, h // 40), max(2, w // 40), 3), dtype=np.uint8)
+    img = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    noise = rng.integers(-12, 13, (h, w, 3))
+    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def baseline_fn(model: torch.nn.Module, image: np.ndarray, device: str) -> Callable[[], np.ndarray]:
+    """pytorch-fcn's eager path: numpy BGR-minus-mean on host, fp32 NCHW, forward, ``max(1)[1].cpu()``."""
+    model = model.to(device).float().eval()
+
+    def run() -> np.ndarray:
+        img = image[:, :, ::-1].astype(np.float64) - MEAN_BGR
+        x = torch.from_numpy(img.transpose(2, 0, 1).copy()).float()[None].to(device)
+        with torch.no_grad():
+            score = model(x)
+        return score.data.max(1)[1].cpu().numpy()[0]
+
+    return run
+
+
+def candidate_settings(device: str, quick: bool) -> list[dict]:
+    """Predictor settings tried for "ours"; the fastest wins."""
+    if device.startswith("cuda"):
+        eager = [{"precision": p, "channels_last": True} for p in ("fp16", "bf16")]
+        # torch.compile needs minutes of autotuning per shape; only worth it for the full run.
+        return eager if quick else eager + [{"precision": "fp16", "channels_last": True, "compile": True}]
+    out = [{"precision": "fp32", "channels_last": False}, {"precision": "fp32", "channels_last": True}]
+    if native_cpu_bf16():
+        out.append({"precision": "bf16", "channels_last": True})
+    return out
+
+
+def native_cpu_bf16() -> bool:
+    """bf16 on CPU is only worth trying with AVX512-BF16/AMX (otherwise it is emulated and slow)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bench_fcn8s(device: str, cfg: dict, tmp: Path) -> tuple[dict, dict]:
+    size = cfg["size"]
+    image = synthetic_photo(size, size, np.random.default_rng(1))
+    loaded = load_model(checkpoint(tmp, "fcn8s", cfg["width"]))
+    base = time_ms(baseline_fn(loaded.model, image, device), device, cfg["warmup"], cfg["repeat"])
+    loaded.model.cpu()
+    candidates = {}
+    for setting in candidate_settings(device, cfg["quick"]):
+        pred = Predictor(load_model(checkpoint(tmp, "fcn8s", cfg["width"])), device=device, **setting)
+        key = setting["precision"] + ("+channels_last" if setting["channels_last"] else "") + (
+            "+compile" if setting.get("compile") else "")
+        candidates[key] = dict(time_ms(lambda p=pred: p.predict(image), device, cfg["warmup"], cfg["repeat"]),
+                               setting=setting)
+        del pred
+    best_key = min(candidates, key=lambda k: candidates[k]["median_ms"])
+    best = candidates[best_key]["setting"]
+    result = {
+        "arch": "fcn8s", "width": cfg["width"], "image_hw": [size, size], "batch": 1,
+        "baseline": dict(base, what="eager fp32 NCHW, host preprocessing, argmax .max(1)[1] then .cpu()"),
+        "ours": dict(candidates[best_key], what="Predictor.predict (uint8 image in, labels+confidence out)"),
+        "ours_setting": best_key,
+        "speedup": round(base["median_ms"] / candidates[best_key]["median_ms"], 3),
+        "candidates": {k: v["median_ms"] for k, v in candidates.items()},
+    }
+    return result, best
+
+
+def bench_multi(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
+    size = cfg["size"]
+    image = synthetic_photo(size, size, np.random.default_rng(2))
+    pred = Predictor(load_model(checkpoint(tmp, "fcn-multi", cfg["width"])), device=device, **best)
+    strides = sorted(pred.predict(image), reverse=True)
+    t = time_ms(lambda: pred.predict(image), device, cfg["warmup"], cfg["repeat"])
+    return dict(t, arch="fcn-multi", width=cfg["width"], image_hw=[size, size], strides=strides, setting=best)
+
+
+def bench_pipeline(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
+    import cv2
+
+    n, (h, w) = cfg["pipeline_images"], cfg["pipeline_hw"]
+    folder = tmp / f"jpegs-{h}x{w}-{n}"
+    if not folder.exists():
+        folder.mkdir()
+        rng = np.random.default_rng(3)
+        base = [synthetic_photo(h, w, rng) for _ in range(16)]
+        for i in range(n):  # reuse 16 contents, varied by a roll, to keep generation quick
+            img = np.roll(base[i % 16], i, axis=1)
+            cv2.imwrite(str(folder / f"img{i:05d}.jpg"), img[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    paths = sorted(folder.glob("*.jpg"))
+    batch = cfg["batch_cuda"] if device.startswith("cuda") else 1
+    pred = Predictor(load_model(checkpoint(tmp, "fcn8s", cfg["pipeline_width"])), device=device,
+                     batch_size=batch, **best)
+    workers = min(8, os.cpu_count() or 1)
+    # Warm-up (cudnn autotuning, allocator) on a few files, not counted.
+    predict_paths(pred, paths[: max(2, batch)], tmp / "warm", batch_size=batch, workers=workers)
+    rep = predict_paths(pred, paths, tmp / f"out-{device}", batch_size=batch, workers=workers)
+    return {"images": n, "image_hw": [h, w], "arch": "fcn8s", "width": cfg["pipeline_width"], "setting": best,
+            "batch_size": batch, "workers": workers, "seconds": round(rep.seconds, 3),
+            "images_per_s": round(rep.images_per_s, 2), "failed": len(rep.failed),
+            "what": "JPEG files -> decode threads -> Predictor batches -> palette PNG writer threads"}
+
+
+def bench_panels(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
+    import cv2
+
+    from fcn_core.data.labels import write_palette_png
+
+    h, w = cfg["pipeline_hw"]
+    rng = np.random.default_rng(4)
+    img_path, gt_path = tmp / "panel.jpg", tmp / "panel_gt.png"
+    cv2.imwrite(str(img_path), synthetic_photo(h, w, rng)[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    write_palette_png(gt_path, rng.integers(0, 21, (h, w), dtype=np.uint8))
+    width = cfg["panels_width"]
+    pred = Predictor(load_model(checkpoint(tmp, "fcn-multi", width)), device=device, **best)
+    palette = pred.palette
+    t = time_ms(lambda: render_panels(pred, img_path, gt_path, palette, 0.5), device,
+                cfg["warmup"], cfg["repeat"])
+    return dict(t, arch="fcn-multi", width=width, image_hw=[h, w], setting=best,
+                what="decode JPEG + GT PNG -> predict 3 strides -> colourise/overlay (GPU LUT on CUDA)")
+
+
+def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
+    from fcn_core.data.images import read_image
+
+    photos_dir = VOC_SAMPLE / "JPEGImages"
+    if not photos_dir.is_dir():
+        return {"skipped": f"real photos not found at {photos_dir}"}
+    photos = sorted(photos_dir.glob("*.jpg"))[: cfg["agreement_photos"]]
+    if DEMO_MODEL.exists():
+        path, model_desc = DEMO_MODEL, f"trained checkpoint {DEMO_MODEL.relative_to(REPO)}"
+    else:
+        width = cfg["agreement_width"]
+        path = checkpoint(tmp, "fcn-multi", width)
+        model_desc = f"fcn-multi width {width}, fixed-seed (0) random weights (no trained checkpoint found)"
+    ref = Predictor(load_model(path), device=device, precision="fp32", channels_last=False)
+    fast = Predictor(load_model(path), device=device, **best)
+    equal = total = 0
+    worst = 1.0
+    for p in photos:
+        img = read_image(p)
+        a, b = ref.predict(img), fast.predict(img)
+        for s in a:
+            same = int((a[s].labels == b[s].labels).sum())
+            equal, total = equal + same, total + a[s].labels.size
+            worst = min(worst, same / a[s].labels.size)
+    return {"model": model_desc, "photos": len(photos), "setting": best, "reference": "fp32, NCHW",
+            "equal_fraction": round(equal / total, 6), "worst_image_stride_fraction": round(worst, 6)}
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads"
+
+
+def config(device: str, quick: bool) -> dict:
+    cuda = device.startswith("cuda")
+    if quick:
+        return {"quick": True, "size": 64, "width": 0.0625, "warmup": 1, "repeat": 2, "pipeline_images": 6,
+                "pipeline_hw": (48, 64), "pipeline_width": 0.0625, "panels_width": 0.0625, "batch_cuda": 4,
+                "agreement_photos": 1, "agreement_width": 0.0625}
+    return {"quick": False, "size": 500, "width": 1.0, "warmup": 20 if cuda else 2,
+            "repeat": 100 if cuda else 3,
+            "pipeline_images": 1000 if cuda else 24, "pipeline_hw": (375, 500),
+            "pipeline_width": 1.0 if cuda else 0.25, "panels_width": 1.0 if cuda else 0.25, "batch_cuda": 16,
+            "agreement_photos": 20 if cuda else 4, "agreement_width": 1.0 if cuda else 0.25}
+
+
+def run_device(device: str, quick: bool, tmp: Path, log: Callable[[str], None]) -> dict:
+    cfg = config(device, quick)
+    out: dict = {"device_name": device_name(device), "config": {k: v for k, v in cfg.items() if k != "quick"}}
+    log(f"[{device}] fcn8s baseline vs ours")
+    out["fcn8s_500"], best = bench_fcn8s(device, cfg, tmp)
+    log(f"[{device}] multi-stride")
+    out["multi_stride_500"] = bench_multi(device, cfg, tmp, best)
+    log(f"[{device}] folder pipeline")
+    out["pipeline"] = bench_pipeline(device, cfg, tmp, best)
+    log(f"[{device}] panels")
+    out["panels"] = bench_panels(device, cfg, tmp, best)
+    log(f"[{device}] agreement")
+    out["agreement"] = bench_agreement(device, cfg, tmp, best)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="auto = cpu, plus cuda when present")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes for CI (seconds, numbers meaningless)")
+    ap.add_argument("--json-out", type=Path, default=None, help="also write the JSON to this file")
+    ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("bench: --device cuda asked but torch sees no CUDA device", file=sys.stderr)
+        return 2
+    devices = ["cpu", "cuda"] if args.device == "auto" and torch.cuda.is_available() else (
+        ["cpu"] if args.device == "auto" else [args.device])
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    result = {"meta": {"python": platform.python_version(), "torch": torch.__version__,
+                       "cuda": torch.version.cuda, "cpu_count": os.cpu_count(),
+                       "torch_threads": torch.get_num_threads(), "quick": args.quick,
+                       "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+              "devices": {}}
+    with tempfile.TemporaryDirectory(prefix="fcn-bench-") as tmp:
+        for dev in devices:
+            result["devices"][dev] = run_device(dev, args.quick, Path(tmp), log)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

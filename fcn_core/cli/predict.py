@@ -1,0 +1,113 @@
+"""`fcn predict IMAGE_OR_DIR... --weights FILE`: label PNGs for photos and folders."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ARCH_CHOICES = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``predict`` subcommand."""
+    p = sub.add_parser(
+        "predict",
+        help="write a palette PNG of class indices for each image",
+        description="Predict per-pixel classes for images and folders of images. Writes OUT/<stem>.png "
+        "(palette PNG holding class indices, in the model's colours). A multi-stride model writes the stride "
+        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
+                   help="image files and/or folders (jpg, jpeg, png, bmp, tif, webp; not recursive)")
+    p.add_argument("--weights", required=True, metavar="FILE",
+                   help="weights: our .safetensors checkpoint or a pytorch-fcn .pth")
+    p.add_argument("--arch", choices=ARCH_CHOICES, default=None,
+                   help="architecture (default: inferred from the weights)")
+    p.add_argument("--out", default="predictions", metavar="DIR", help="output folder (default: predictions)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
+                   help="arithmetic precision (default fp32; fp16/bf16 are faster on a GPU)")
+    p.add_argument("--stride", choices=("32", "16", "8", "all"), default=None,
+                   help="which output of a multi-stride model to write (default: the finest)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads decoding images and threads writing PNGs (default: min(8, CPU count))")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"fcn predict: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fcn predict``; returns 0 when every image was written, 1 when some failed, 2 on bad usage."""
+    from fcn_core.pipeline import PipelineError, check_unique_stems, expand_inputs, predict_paths
+
+    paths = expand_inputs(args.inputs)
+    if not paths:
+        return _fail(f"no image files found in {', '.join(args.inputs)}")
+    try:
+        check_unique_stems(paths)
+    except PipelineError as exc:
+        return _fail(str(exc))
+    if args.batch_size is not None and args.batch_size < 1:
+        return _fail(f"--batch-size must be at least 1, not {args.batch_size}")
+    if args.workers is not None and args.workers < 1:
+        return _fail(f"--workers must be at least 1, not {args.workers}")
+
+    from fcn_core.predictor import Predictor
+    from fcn_core.weights import WeightsError, load_model
+
+    try:
+        loaded = load_model(args.weights, arch=args.arch)
+    except (WeightsError, OSError) as exc:
+        return _fail(str(exc))
+    try:
+        predictor = Predictor(loaded, device=args.device, precision=args.precision,
+                              batch_size=args.batch_size or 16)
+    except (ValueError, RuntimeError) as exc:  # e.g. --device cuda without a GPU
+        return _fail(str(exc))
+    for note in predictor.notes:  # e.g. "fp16 is not supported well on CPU; using fp32"
+        print(f"fcn predict: note: {note}", file=sys.stderr)
+
+    available = tuple(predictor.strides)
+    if args.stride is None:
+        strides, per_dir = (min(available),), False
+    elif args.stride == "all":
+        strides, per_dir = tuple(sorted(available, reverse=True)), True
+    else:
+        strides, per_dir = (int(args.stride),), False
+    missing = [s for s in strides if s not in available]
+    if missing:
+        return _fail(f"{args.weights}: {loaded.arch} predicts stride "
+                     f"{', '.join(map(str, available))} only, not {missing[0]}")
+
+    on_cuda = str(predictor.device).startswith("cuda")
+    batch_size = args.batch_size or (16 if on_cuda else 1)
+    workers = args.workers or min(8, os.cpu_count() or 1)
+
+    from tqdm.auto import tqdm
+
+    def report_failure(path: Path, message: str) -> None:
+        # Pipeline messages start with the file name ("<path>: <problem>").
+        tqdm.write(f"fcn predict: skipped {message}", file=sys.stderr)
+
+    out = Path(args.out)
+    try:
+        report = predict_paths(
+            predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
+            progress=not args.no_progress, per_stride_dirs=per_dir, palette=loaded.palette,
+            on_failure=report_failure,
+        )
+    except PipelineError as exc:
+        return _fail(str(exc))
+    where = ", ".join(str(out / f"{s}s") for s in strides) if per_dir else str(out)
+    print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
+          f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
+          + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
+    return 1 if report.failed else 0
