@@ -1,0 +1,111 @@
+"""`fcn evaluate`: the paper's metrics for label PNGs against ground truth, or for a model on a dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` subcommand."""
+    p = sub.add_parser(
+        "evaluate",
+        help="pixel acc., mean acc., mean IU, f.w. IU (paper §5) for predictions or a model",
+        description="Either compare two folders of label PNGs matched by file stem (--pred DIR --gt DIR), or "
+        "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs. "
+        "Prints a table; --json/--csv save the full report (per class, per image, confusion matrix).",
+    )
+    p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs")
+    p.add_argument("--gt", metavar="DIR", help="folder of ground-truth label PNGs")
+    p.add_argument("--num-classes", type=int, default=None, metavar="N",
+                   help="number of classes (default: class_names.txt beside --gt, else largest value + 1)")
+    p.add_argument("--ignore-index", type=int, default=255, metavar="V",
+                   help="GT value meaning void (default 255; CamVid files use 11)")
+    p.add_argument("--weights", metavar="FILE", help="model weights (.safetensors or pytorch-fcn .pth)")
+    p.add_argument("--data", metavar="DATASET", help="dataset folder (VOC layout, index PNGs, labelme, ...)")
+    p.add_argument("--labels", metavar="DIR", default=None, help="corrected labels replacing originals")
+    p.add_argument("--split", metavar="NAME", default=None, help="dataset split, e.g. val (default: all)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="default fp32")
+    p.add_argument("--json", metavar="FILE", default=None, help="write the full report as JSON")
+    p.add_argument("--csv", metavar="FILE", default=None, help="write per-image scores as CSV")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"fcn evaluate: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fcn evaluate``; 0 on success, 2 on bad input (message on stderr)."""
+    from tqdm.auto import tqdm
+
+    from fcn_core.data.atomic import atomic_write_text
+    from fcn_core.data.errors import DataError
+    from fcn_core.evaluation import (
+        evaluate_dataset,
+        evaluate_folders,
+        format_reports,
+        reports_to_json,
+        write_csv,
+    )
+
+    folder_mode = args.pred is not None or args.gt is not None
+    model_mode = args.weights is not None or args.data is not None
+    if folder_mode == model_mode:
+        return _fail("give either --pred DIR --gt DIR, or --weights FILE --data DATASET")
+    if folder_mode and (args.pred is None or args.gt is None):
+        return _fail("--pred and --gt are both needed")
+    if model_mode and (args.weights is None or args.data is None):
+        return _fail("--weights and --data are both needed")
+    if args.num_classes is not None and not 1 <= args.num_classes <= 255:
+        return _fail(f"--num-classes must be in 1..255, not {args.num_classes}")
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.no_progress:
+            return
+        if bar is None:
+            bar = tqdm(total=total, unit="img", desc="evaluate", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        if folder_mode:
+            reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
+                                            ignore_index=args.ignore_index, progress=progress)}
+        else:
+            from fcn_core.data.datasets import open_dataset
+            from fcn_core.predictor import Predictor
+            from fcn_core.weights import WeightsError, load_model
+
+            dataset = open_dataset(args.data, labels_dir=args.labels)
+            try:
+                loaded = load_model(args.weights)
+                predictor = Predictor(loaded, device=args.device, precision=args.precision)
+            except (WeightsError, OSError, RuntimeError) as exc:
+                return _fail(str(exc))
+            for note in predictor.notes:
+                print(f"fcn evaluate: note: {note}", file=sys.stderr)
+            reports = evaluate_dataset(predictor, dataset, split=args.split, progress=progress)
+    except (DataError, ValueError) as exc:
+        return _fail(str(exc))
+    finally:
+        if bar is not None:
+            bar.close()
+
+    table_reports = reports if "" not in reports else {"all": reports[""]}
+    print(format_reports(table_reports))
+    payload = reports_to_json(reports[""] if "" in reports else reports)
+    try:
+        if args.json:
+            atomic_write_text(args.json, json.dumps(payload, indent=1) + "\n")
+        if args.csv:
+            write_csv(args.csv, {0: reports[""]} if "" in reports else reports)
+    except OSError as exc:
+        return _fail(f"cannot write report: {exc}")
+    return 0

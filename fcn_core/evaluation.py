@@ -1,0 +1,212 @@
+"""Scoring predictions over a set: a model on a dataset (every stride at once), or two folders of label PNGs.
+
+Shared by ``fcn evaluate`` and the GUI. A report is a plain dict: ``pixel_acc, mean_acc, mean_iu, fw_iu``
+(fractions), ``per_class`` (name → {iu, acc}), ``per_image`` (stem → {mean_iu, pixel_acc, error_frac}),
+``confusion`` (list of rows, GT × prediction), plus ``images`` (count) and ``stopped``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fcn_core import VOID
+from fcn_core.data.atomic import atomic_write_text
+from fcn_core.data.errors import DataError
+from fcn_core.data.labels import read_label
+from fcn_core.metrics import ConfusionAccumulator, confusion_matrix, scores_from_confusion
+
+Progress = Callable[[int, int], None]
+ShouldStop = Callable[[], bool]
+
+
+def _image_scores_from_cm(cm: np.ndarray) -> dict[str, float]:
+    s = scores_from_confusion(cm)
+    total = cm.sum()
+    return {"mean_iu": s["mean_iu"], "pixel_acc": s["pixel_acc"],
+            "error_frac": (1.0 - s["pixel_acc"]) if total else float("nan")}
+
+
+def make_report(cm: np.ndarray, class_names: Sequence[str], per_image: dict[str, dict[str, float]],
+                stopped: bool = False) -> dict[str, Any]:
+    """Assemble a report dict from a set's confusion matrix and per-image scores."""
+    report = scores_from_confusion(cm, class_names)
+    report["per_image"] = per_image
+    report["confusion"] = np.asarray(cm).astype(int).tolist()
+    report["images"] = len(per_image)
+    report["stopped"] = stopped
+    return report
+
+
+def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, progress: Progress | None = None,
+                     should_stop: ShouldStop | None = None) -> dict[int, dict[str, Any]]:
+    """Run ``predictor`` over the labelled samples of ``dataset`` (one split or all); ``{stride: report}``.
+
+    Each image is predicted once for all the model's strides. Samples without a label are skipped. Labels are
+    read with the dataset's void mapping (void 255) and corrections applied. ``should_stop()`` returning True
+    ends early with the images done so far (``stopped`` True).
+    """
+    n = dataset.num_classes
+    if predictor.num_classes != n:
+        raise ValueError(f"the model predicts {predictor.num_classes} classes but dataset {dataset.root} "
+                         f"has {n}")
+    samples = [s for s in dataset.split(split) if s.label_path is not None]
+    if not samples:
+        raise DataError(dataset.root, f"no labelled images{'' if split is None else f' in split {split!r}'}")
+    accs: dict[int, ConfusionAccumulator] = {}
+    per_image: dict[int, dict[str, dict[str, float]]] = {}
+    stopped = False
+    for i, s in enumerate(samples):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        gt = dataset.label(s.stem)
+        image = dataset.image(s.stem)
+        if image.shape[:2] != gt.shape:
+            raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
+                                          f"{image.shape[1]}x{image.shape[0]}")
+        for stride, result in predictor.predict(image).items():
+            acc = accs.setdefault(stride, ConfusionAccumulator(n))
+            cm = acc.update(gt, result.labels)
+            per_image.setdefault(stride, {})[s.stem] = _image_scores_from_cm(cm)
+        if progress is not None:
+            progress(i + 1, len(samples))
+    return {stride: make_report(accs[stride].matrix, dataset.class_names, per_image[stride], stopped)
+            for stride in sorted(accs, reverse=True)}
+
+
+def _label_files(folder: Path, side: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise DataError(folder, f"{side} folder not found")
+    files: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() != ".png" or p.name.startswith("."):
+            continue
+        if p.stem in files:
+            raise DataError(p, f"duplicate stem {p.stem!r} in the {side} folder")
+        files[p.stem] = p
+    if not files:
+        raise DataError(folder, f"no label PNGs in the {side} folder")
+    return files
+
+
+def _names_near(folder: Path) -> list[str] | None:
+    for cand in (folder / "class_names.txt", folder.parent / "class_names.txt"):
+        if cand.is_file():
+            return [ln.strip() for ln in cand.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return None
+
+
+def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str], *,
+                     num_classes: int | None = None, ignore_index: int = VOID,
+                     class_names: Sequence[str] | None = None, progress: Progress | None = None,
+                     should_stop: ShouldStop | None = None) -> dict[str, Any]:
+    """Compare prediction label PNGs with ground-truth label PNGs matched by file stem; one report.
+
+    Ground-truth pixels equal to ``ignore_index`` are void. ``num_classes`` defaults to the length of a
+    ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
+    one side, size mismatches and out-of-range values are DataErrors naming the files.
+    """
+    pred_files = _label_files(Path(pred_dir), "prediction")
+    gt_files = _label_files(Path(gt_dir), "ground-truth")
+    only_pred = sorted(set(pred_files) - set(gt_files))
+    only_gt = sorted(set(gt_files) - set(pred_files))
+    if only_pred or only_gt:
+        parts = []
+        if only_gt:
+            parts.append(f"no prediction for {len(only_gt)} GT file(s): {', '.join(only_gt[:5])}"
+                         f"{' ...' if len(only_gt) > 5 else ''} (looked in {pred_dir})")
+        if only_pred:
+            parts.append(f"no ground truth for {len(only_pred)} prediction(s): {', '.join(only_pred[:5])}"
+                         f"{' ...' if len(only_pred) > 5 else ''} (looked in {gt_dir})")
+        raise DataError(gt_dir if only_gt else pred_dir, "; ".join(parts))
+    if class_names is None:
+        class_names = _names_near(Path(gt_dir))
+    if num_classes is None and class_names is not None:
+        num_classes = len(class_names)
+    # Without a class count, accumulate over all 256 values and trim to the largest one used.
+    width = num_classes if num_classes is not None else 256
+    total = np.zeros((width, width), dtype=np.int64)
+    per_image: dict[str, dict[str, float]] = {}
+    stems = sorted(gt_files)
+    stopped = False
+    for i, stem in enumerate(stems):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        gt = read_label(gt_files[stem], void_value=ignore_index, num_classes=num_classes)
+        pred = read_label(pred_files[stem])
+        if gt.shape != pred.shape:
+            raise DataError(pred_files[stem], f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "
+                                              f"truth {gt_files[stem]} is {gt.shape[1]}x{gt.shape[0]}")
+        try:
+            cm = confusion_matrix(gt, pred, width, VOID)
+        except ValueError as exc:
+            raise DataError(pred_files[stem], str(exc)) from exc
+        total += cm
+        per_image[stem] = _image_scores_from_cm(cm)
+        if progress is not None:
+            progress(i + 1, len(stems))
+    if num_classes is None:
+        used = np.flatnonzero(total.sum(axis=0) + total.sum(axis=1))
+        n = int(used.max()) + 1 if used.size else 1
+        total = total[:n, :n]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(total.shape[0])]
+    return make_report(total, names, per_image, stopped)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else obj
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def reports_to_json(reports: dict[int, dict[str, Any]] | dict[str, Any]) -> dict[str, Any]:
+    """JSON-ready form (NaN → null): one stride → the report itself; several → ``{"32s": ..., "8s": ...}``."""
+    if "pixel_acc" in reports:
+        return _jsonable(reports)
+    if len(reports) == 1:
+        return _jsonable(next(iter(reports.values())))
+    return {f"{stride}s": _jsonable(r) for stride, r in reports.items()}
+
+
+def write_csv(path: str | os.PathLike[str], reports: dict[int, dict[str, Any]]) -> None:
+    """Per-image scores as CSV (stem, stride, mean_iu, pixel_acc, error_frac), written atomically."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["stem", "stride", "mean_iu", "pixel_acc", "error_frac"])
+    for stride, rep in reports.items():
+        for stem, sc in rep["per_image"].items():
+            w.writerow([stem, stride, *(f"{sc[k]:.6f}" for k in ("mean_iu", "pixel_acc", "error_frac"))])
+    atomic_write_text(path, buf.getvalue())
+
+
+def format_reports(reports: dict[int, dict[str, Any]]) -> str:
+    """A readable table: the four numbers per stride (percent), then per-class IU."""
+    strides = list(reports)
+    head = f"{'':22}" + "".join(f"{(str(s) + 's') if isinstance(s, int) else s:>10}" for s in strides)
+    lines = [head]
+    for key, title in (("pixel_acc", "pixel acc."), ("mean_acc", "mean acc."), ("mean_iu", "mean IU"),
+                       ("fw_iu", "f.w. IU")):
+        lines.append(f"{title:22}" + "".join(f"{100 * reports[s][key]:10.2f}" for s in strides))
+    lines.append("")
+    lines.append(f"{'class IU':22}" + "".join(f"{'':10}" for _ in strides))
+    for name in reports[strides[0]]["per_class"]:
+        vals = [reports[s]["per_class"][name]["iu"] for s in strides]
+        cells = "".join(f"{'-':>10}" if math.isnan(v) else f"{100 * v:10.2f}" for v in vals)
+        lines.append(f"  {name[:20]:20}" + cells)
+    first = reports[strides[0]]
+    lines.append("")
+    lines.append(f"{first['images']} images" + ("  (stopped early)" if first.get("stopped") else ""))
+    return "\n".join(lines)
