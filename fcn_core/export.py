@@ -1,0 +1,220 @@
+"""Export a dataset (with its corrections) as a clean VOC-layout folder plus a manifest.
+
+The result: ``JPEGImages/`` (photos copied byte for byte), ``SegmentationClass/`` (palette PNGs, void 255, the
+corrected label where one exists), ``SegmentationClassVisualization/`` (photo blended with label colours),
+``ImageSets/Segmentation/*.txt``, ``class_names.txt`` and ``manifest.json`` (per image: sources, corrected?,
+changed pixels, SHA-256 of the written files). Everything is built in a hidden folder next to the
+destination and moved into place at the end, so an interrupted export leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from fcn_core import VOID
+from fcn_core.data.datasets import Dataset, open_dataset
+from fcn_core.data.errors import DataError
+from fcn_core.data.labels import write_palette_png
+from fcn_core.data.palette import colorize
+
+VIS_ALPHA = 0.5  # label colour weight in the visualisation
+SUBFOLDERS = ("JPEGImages", "SegmentationClass", "SegmentationClassVisualization", "ImageSets/Segmentation")
+
+
+def parse_split(spec: str) -> dict[str, float]:
+    """``"train=0.8,val=0.2"`` → ``{"train": 0.8, "val": 0.2}``; fractions must be positive and sum to 1."""
+    out: dict[str, float] = {}
+    for part in spec.split(","):
+        name, sep, frac = part.strip().partition("=")
+        if not sep or not name:
+            raise ValueError(f"split {spec!r}: expected NAME=FRACTION pairs like train=0.8,val=0.2")
+        try:
+            out[name.strip()] = float(frac)
+        except ValueError:
+            raise ValueError(f"split {spec!r}: {frac!r} is not a number") from None
+    if any(v <= 0 for v in out.values()) or abs(sum(out.values()) - 1.0) > 1e-6:
+        raise ValueError(f"split {spec!r}: fractions must be positive and add up to 1")
+    return out
+
+
+def assign_split(stems: list[str], fractions: dict[str, float], seed: int) -> dict[str, list[str]]:
+    """Shuffle ``stems`` with ``seed``, cut them by ``fractions`` (cumulative rounding); lists sorted."""
+    order = list(np.random.default_rng(seed).permutation(len(stems)))
+    bounds = np.round(np.cumsum(list(fractions.values())) * len(stems)).astype(int)
+    bounds[-1] = len(stems)
+    out, start = {}, 0
+    for name, end in zip(fractions, bounds):
+        out[name] = sorted(stems[i] for i in order[start:end])
+        start = end
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    try:
+        inner.resolve().relative_to(outer.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _check_destination(out: Path, dataset: Dataset, labels_dir: Path | None, force: bool) -> None:
+    if _is_within(dataset.root, out) or (labels_dir is not None and _is_within(labels_dir, out)):
+        raise DataError(out, "destination holds the source dataset or its corrections; choose another folder")
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "destination exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise DataError(out, "destination folder is not empty (use --force to replace it)")
+
+
+def _visualization(image: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> bytes:
+    colour = colorize(labels, palette).astype(np.float32)
+    blend = image.astype(np.float32) * (1 - VIS_ALPHA) + colour * VIS_ALPHA
+    blend[labels == VOID] = image[labels == VOID]  # void: the photo alone
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(blend + 0.5, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
+    s = dataset.sample(stem)
+    labels = dataset.label(stem)
+    image = dataset.image(stem)
+    if image.shape[:2] != labels.shape:
+        raise DataError(s.label_path, f"label is {labels.shape[1]}x{labels.shape[0]} but the image is "
+                                      f"{image.shape[1]}x{image.shape[0]}")
+    if s.image_path.suffix.lower() == ".json":  # labelme with the photo embedded: write it out as PNG
+        img_out = tmp / "JPEGImages" / f"{stem}.png"
+        Image.fromarray(image).save(img_out)
+    else:
+        suffix = ".jpg" if s.image_path.suffix.lower() in (".jpg", ".jpeg") else s.image_path.suffix.lower()
+        img_out = tmp / "JPEGImages" / f"{stem}{suffix}"
+        shutil.copyfile(s.image_path, img_out)  # byte for byte: no re-encoding loss
+    lbl_out = tmp / "SegmentationClass" / f"{stem}.png"
+    write_palette_png(lbl_out, labels, dataset.palette)
+    vis_out = tmp / "SegmentationClassVisualization" / f"{stem}.jpg"
+    vis_out.write_bytes(_visualization(image, labels, dataset.palette))
+    changed = 0
+    if s.corrected and s.original_label_path is not None:
+        original = dataset.original_label(stem)
+        changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
+    return {
+        "image_source": str(s.image_path),
+        "label_source": str(s.label_path),
+        "original_label": None if s.original_label_path is None else str(s.original_label_path),
+        "corrected": bool(s.corrected),
+        "changed_pixels": changed,
+        "image": img_out.relative_to(tmp).as_posix(),
+        "label": lbl_out.relative_to(tmp).as_posix(),
+        "visualization": vis_out.relative_to(tmp).as_posix(),
+        "image_sha256": _sha256(img_out),
+        "label_sha256": _sha256(lbl_out),
+        "size": [int(labels.shape[1]), int(labels.shape[0])],
+    }
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / "x")
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            os.replace(old / "x", out)  # put the previous export back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+
+
+def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.PathLike[str], *,
+                   labels_dir: str | os.PathLike[str] | None = None,
+                   split: str | dict[str, float] | None = None,
+                   seed: int = 0, force: bool = False, progress: Callable[[int, int], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Write ``dataset`` (with corrections from ``labels_dir``) to ``out`` in VOC layout; return the manifest.
+
+    ``split`` ("train=0.8,val=0.2") makes a new random split with ``seed``; otherwise the dataset's own
+    split files are kept (``trainval`` = everything when it has none). Samples without a label are left out
+    (listed under ``"skipped"``). ``force`` replaces a non-empty ``out``. If ``should_stop()`` turns True or
+    anything fails, ``out`` is left as it was and the manifest says ``"stopped": True`` (or the error raises).
+    """
+    if not isinstance(dataset, Dataset):
+        dataset = open_dataset(dataset, labels_dir=labels_dir)
+    elif labels_dir is not None and Path(labels_dir) != dataset.labels_dir:
+        dataset = open_dataset(dataset.root, void_value=dataset.void_value, labels_dir=labels_dir)
+    out = Path(out)
+    fractions = parse_split(split) if isinstance(split, str) else split
+    _check_destination(out, dataset, dataset.labels_dir, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        for sub in SUBFOLDERS:
+            (tmp / sub).mkdir(parents=True)
+        labelled = [s.stem for s in dataset.samples if s.label_path is not None]
+        skipped = [s.stem for s in dataset.samples if s.label_path is None]
+        if not labelled:
+            raise DataError(dataset.root, "no labelled images to export")
+        images: dict[str, Any] = {}
+        for i, stem in enumerate(labelled):
+            if should_stop is not None and should_stop():
+                shutil.rmtree(tmp, ignore_errors=True)
+                return {"stopped": True, "exported": 0, "destination": str(out)}
+            images[stem] = _export_one(dataset, stem, tmp)
+            if progress is not None:
+                progress(i + 1, len(labelled))
+        if fractions:
+            splits = assign_split(labelled, fractions, seed)
+        else:
+            keep = set(labelled)
+            splits = {n: [s for s in stems if s in keep] for n, stems in dataset.splits.items()}
+            splits = splits or {"trainval": list(labelled)}
+        for name, stems in splits.items():
+            (tmp / "ImageSets" / "Segmentation" / f"{name}.txt").write_text("".join(f"{s}\n" for s in stems))
+        (tmp / "class_names.txt").write_text("".join(f"{n}\n" for n in dataset.class_names), encoding="utf-8")
+        manifest = {
+            "source": str(dataset.root),
+            "labels_dir": None if dataset.labels_dir is None else str(dataset.labels_dir),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "class_names": list(dataset.class_names),
+            "void_value": VOID,
+            "source_void_value": dataset.void_value,
+            "palette": [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in dataset.palette[: dataset.num_classes]],
+            "split": {"fractions": fractions, "seed": seed if fractions else None,
+                      "counts": {n: len(v) for n, v in splits.items()}},
+            "exported": len(images),
+            "corrected": sum(1 for v in images.values() if v["corrected"]),
+            "skipped": skipped,
+            "images": images,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        _move_into_place(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+    manifest["stopped"] = False
+    manifest["destination"] = str(out)
+    return manifest
