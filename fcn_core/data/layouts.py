@@ -81,12 +81,15 @@ def _label_mode(path: Path) -> str:
 def _png_palette(path: Path) -> np.ndarray | None:
     try:
         with Image.open(path) as img:
-            raw = img.getpalette() if img.mode == "P" else None
+            # The PLTE chunk is parsed with the header; getpalette() would decode the pixels too.
+            pal = img.palette if img.mode == "P" else None
+            raw = bytes(pal.palette) if pal is not None and pal.mode == "RGB" else None
     except (OSError, ValueError, SyntaxError):
         return None
     if not raw:
         return None
-    return np.asarray(raw[: 256 * 3], dtype=np.uint8).reshape(-1, 3)
+    raw = raw[: 256 * 3]
+    return np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
 
 
 def _looks_labelme(folder: Path) -> bool:
