@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
 from app.model_set import ModelSet, load_model_set
 
@@ -29,7 +30,7 @@ class ImageResult:
     gt: np.ndarray | None
     results: dict[int, Any] | None  # {stride: StrideResult}, None without a model
     model_id: str | None
-    scores: dict[int, dict] = field(default_factory=dict)  # {stride: {mean_iu, pixel_acc, error_frac, mean_conf}}
+    scores: dict[int, dict] = field(default_factory=dict)  # {stride: {mean_iu, pixel_acc, error_frac, ...}}
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -45,16 +46,26 @@ def describe_error(exc: BaseException) -> str:
 
 def score_image(gt: np.ndarray | None, results: dict[int, Any] | None,
                 num_classes: int) -> dict[int, dict]:
-    """Per-stride image scores (mean IU, pixel accuracy, error fraction, mean confidence)."""
+    """Per-stride image scores (mean IU, pixel accuracy, error fraction, mean confidence, per-class IU)."""
     if not results:
         return {}
-    from fcn_core.metrics import image_scores
+    from fcn_core.metrics import confusion_matrix, scores_from_confusion
 
     out: dict[int, dict] = {}
     for stride, res in results.items():
-        row = {"mean_conf": float(np.mean(res.confidence))}
+        row: dict = {"mean_conf": float(np.mean(res.confidence))}
         if gt is not None and gt.shape == res.labels.shape:
-            row.update({k: float(v) for k, v in image_scores(gt, res.labels, num_classes).items()})
+            try:
+                cm = confusion_matrix(gt, res.labels, num_classes)
+            except ValueError as exc:  # e.g. GT classes beyond the model's: show it, say why unscored
+                row["score_error"] = str(exc)
+                out[stride] = row
+                continue
+            s = scores_from_confusion(cm)
+            total = int(cm.sum())
+            row.update(mean_iu=s["mean_iu"], pixel_acc=s["pixel_acc"],
+                       error_frac=(1.0 - s["pixel_acc"]) if total else float("nan"),
+                       per_class_iu=[v["iu"] for v in s["per_class"].values()])
         out[stride] = row
     return out
 
@@ -218,3 +229,41 @@ class InferenceClient(QObject):
         if self.thread.isRunning():
             self.thread.quit()
             self.thread.wait(timeout_ms)
+
+
+class _TaskSignals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+    progress = Signal(object)
+
+
+class BackgroundTask(QRunnable):
+    """Run ``fn(report)`` on the global thread pool (dataset scans, file listing): the GUI never waits.
+
+    ``report(obj)`` sends partial results to ``signals.progress`` in the GUI thread; the return value goes to
+    ``signals.done`` and an exception's plain-words message to ``signals.failed``. ``cancel()`` sets
+    ``cancelled`` for ``fn`` to poll.
+    """
+
+    def __init__(self, fn: Callable[[Callable[[object], None]], object]):
+        super().__init__()
+        self.fn = fn
+        self.signals = _TaskSignals()
+        self.cancelled = False
+        self.setAutoDelete(False)  # the owner keeps a reference until done
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def run(self) -> None:  # noqa: D102 - QRunnable API
+        try:
+            out = self.fn(self.signals.progress.emit)
+        except Exception as exc:  # noqa: BLE001 - reported to the window
+            self.signals.failed.emit(describe_error(exc))
+        else:
+            self.signals.done.emit(out)
+
+    def start(self) -> BackgroundTask:
+        """Queue on the global pool; returns self."""
+        QThreadPool.globalInstance().start(self)
+        return self

@@ -71,3 +71,25 @@ def drag(panel, points: Iterable[tuple[float, float]], button: Qt.MouseButton = 
         prev = pt
     _send(vp, QEvent.Type.MouseButtonRelease, image_to_widget(panel, *pts[-1]), button,
           Qt.MouseButton.NoButton, modifiers)
+
+
+def make_tiny_dataset(root, count: int = 6, size: tuple[int, int] = (64, 48)):
+    """A small generated VOC-layout dataset (fcn_core.demo_data) under ``root``; returns its Path."""
+    from fcn_core.demo_data import make_demo_dataset
+
+    return make_demo_dataset(root, count=count, seed=1, size=size)
+
+
+def make_tiny_model(path, class_names: list[str], *, arch: str = "fcn-multi", seed: int = 0):
+    """A tiny random FCN (width 1/16, BatchNorm) saved as our safetensors checkpoint at ``path``."""
+    import torch
+
+    from fcn_core.models import build_model
+    from fcn_core.weights import IMAGENET_PREPROCESSING, save_checkpoint
+
+    torch.manual_seed(seed)
+    model = build_model(arch, len(class_names), batch_norm=True, width=0.0625)
+    model.eval()
+    save_checkpoint(path, model, arch=arch, class_names=list(class_names),
+                    preprocessing=IMAGENET_PREPROCESSING)
+    return path

@@ -20,7 +20,7 @@ class PanelGrid(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.panels: dict[str, Panel] = {
-            key: Panel(key, title, layered=(key in ("overlay", "error"))) for key, title in PANEL_TITLES.items()
+            key: Panel(key, title, layered=key in ("overlay", "error")) for key, title in PANEL_TITLES.items()
         }
         master = self.panels["image"].view_box
         for panel in self.panels.values():
@@ -110,7 +110,7 @@ class PanelGrid(QWidget):
         self._paint_error()
 
     def set_prediction(self, result) -> None:
-        """Show one stride's ``StrideResult`` (or None) on the prediction, overlay, error, confidence panels."""
+        """Show one stride's ``StrideResult`` (or None) on prediction, overlay, error, confidence."""
         self._pred = result
         self._paint_pred()
 
@@ -150,7 +150,8 @@ class PanelGrid(QWidget):
             labels = self._pred.labels
             self.panels["pred"].show_rgb(colorize.apply_lut(labels, colorize.label_lut(self.palette,
                                                                                        self.only_class)))
-            self._overlay_rgba = colorize.apply_lut(labels, colorize.overlay_lut(self.palette, self.only_class))
+            lut = colorize.overlay_lut(self.palette, self.only_class)
+            self._overlay_rgba = colorize.apply_lut(labels, lut)
             overlay.show_rgb(self._overlay_rgba, overlay.layer_item)
             overlay.set_layer_opacity(self.opacity)
         self._paint_error()
@@ -163,7 +164,8 @@ class PanelGrid(QWidget):
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
             return
-        rgba = colorize.error_rgba(self._gt, self._pred.labels, self.palette, self.error_mode, self.only_class)
+        rgba = colorize.error_rgba(self._gt, self._pred.labels, self.palette, self.error_mode,
+                                   self.only_class)
         panel.show_rgb(rgba, panel.layer_item)
         panel.image_item.setOpacity(0.35)  # dim photo underneath so the errors stand out
 

@@ -1,0 +1,78 @@
+"""Every window action in one typed place: id, text, shortcut(s), menu and tip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """Declaration of one QAction; ``menu`` is the key of ``MainWindow.menus`` it goes into."""
+
+    key: str
+    text: str
+    menu: str
+    shortcuts: tuple[str, ...] = ()
+    tip: str = ""
+    checkable: bool = False
+
+
+ACTION_SPECS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_dataset", "Open &dataset…", "file", ("Ctrl+O",), "Open a dataset folder"),
+    ActionSpec("open_models", "Open &model(s)…", "file", ("Ctrl+M",),
+               "Open one multi-stride checkpoint, or separate 32s/16s/8s checkpoints as a set"),
+    ActionSpec("save_screenshot", "Save &screenshot…", "file", (), "Save the window as a PNG"),
+    ActionSpec("quit", "&Quit", "file", ("Ctrl+Q",)),
+    ActionSpec("stride_32", "FCN-&32s", "view", ("Ctrl+1",), "Show the 32-stride prediction", True),
+    ActionSpec("stride_16", "FCN-&16s", "view", ("Ctrl+2",), "Show the 16-stride prediction", True),
+    ActionSpec("stride_8", "FCN-&8s", "view", ("Ctrl+3",), "Show the 8-stride prediction", True),
+    ActionSpec("next_image", "&Next image", "view", ("D", "PgDown"), "Next image in the browser order"),
+    ActionSpec("prev_image", "&Previous image", "view", ("A", "PgUp"), "Previous image in the browser order"),
+    ActionSpec("show_error", "&Error map", "view", ("E",), "Show where prediction ≠ ground truth", True),
+    ActionSpec("show_confidence", "&Confidence map", "view", ("C",), "Show max softmax or margin", True),
+    ActionSpec("reset_view", "&Fit image", "view", ("F",), "Zoom to the whole image"),
+    ActionSpec("evaluate", "&Evaluate dataset", "tools", ("Ctrl+E",),
+               "Score every image at every stride in the background"),
+    ActionSpec("cancel_evaluation", "&Cancel evaluation", "tools", (), "Stop the running evaluation"),
+    ActionSpec("about", "&About FCN Studio", "help"),
+)
+
+
+class Actions:
+    """The window's QActions by key (``actions["open_dataset"]`` or ``actions.open_dataset``)."""
+
+    def __init__(self, parent: QWidget, specs: tuple[ActionSpec, ...] = ACTION_SPECS):
+        self._actions: dict[str, QAction] = {}
+        self.specs = {s.key: s for s in specs}
+        for spec in specs:
+            action = QAction(spec.text, parent)
+            if spec.shortcuts:
+                action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+            if spec.tip:
+                action.setStatusTip(spec.tip)
+                action.setToolTip(spec.tip)
+            action.setCheckable(spec.checkable)
+            self._actions[spec.key] = action
+
+    def __getitem__(self, key: str) -> QAction:
+        return self._actions[key]
+
+    def __getattr__(self, key: str) -> QAction:
+        try:
+            return self.__dict__["_actions"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def items(self):
+        """(key, QAction) pairs in declaration order."""
+        return self._actions.items()
+
+    def add_to_menus(self, menus: dict) -> None:
+        """Append each action to its menu (menus keyed like ``ActionSpec.menu``)."""
+        for key, action in self._actions.items():
+            menu = menus.get(self.specs[key].menu)
+            if menu is not None:
+                menu.addAction(action)

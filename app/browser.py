@@ -1,0 +1,274 @@
+"""Failure-case browser: every image with its scores, sortable (worst first), filterable by class present."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+COLUMNS = ("Image", "IU %", "Acc %", "Err %", "Conf", "Fixed")
+COLUMN_TIPS = ("Image stem", "Mean IU of the image at the shown stride", "Pixel accuracy",
+               "Fraction of non-void pixels predicted wrong", "Mean top softmax probability",
+               "The label was corrected (a corrected label replaces the original)")
+SCORE_KEYS = (None, "mean_iu", "pixel_acc", "error_frac", "mean_conf", None)
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass
+class ImageRow:
+    """What the browser knows about one image."""
+
+    stem: str
+    scores: dict[int, dict] = field(default_factory=dict)  # {stride: {mean_iu, pixel_acc, ...}}
+    classes: frozenset[int] | None = None  # classes present in the ground truth, None = not scanned yet
+    corrected: bool = False
+    error: str = ""
+
+
+class ImageTableModel(QAbstractTableModel):
+    """Rows = images of the dataset; score columns show the currently selected stride."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[ImageRow] = []
+        self._index: dict[str, int] = {}
+        self.stride = 8
+
+    def set_stems(self, stems: list[str], corrected: set[str] | None = None) -> None:
+        """A new dataset."""
+        self.beginResetModel()
+        corrected = corrected or set()
+        self.rows = [ImageRow(s, corrected=s in corrected) for s in stems]
+        self._index = {s: i for i, s in enumerate(stems)}
+        self.endResetModel()
+
+    def set_stride(self, stride: int) -> None:
+        """Show another stride's scores."""
+        self.stride = stride
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 1), self.index(len(self.rows) - 1, 4))
+
+    def row_of(self, stem: str) -> int | None:
+        return self._index.get(stem)
+
+    def update_row(self, stem: str, *, scores: dict[int, dict] | None = None, classes=None,
+                   corrected: bool | None = None, error: str | None = None) -> None:
+        """Change what is known about one image and refresh its row."""
+        i = self._index.get(stem)
+        if i is None:
+            return
+        row = self.rows[i]
+        if scores is not None:
+            row.scores.update(scores)
+        if classes is not None:
+            row.classes = frozenset(int(c) for c in classes)
+        if corrected is not None:
+            row.corrected = corrected
+        if error is not None:
+            row.error = error
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS[section]
+        return None
+
+    def value(self, row: ImageRow, col: int):
+        """Raw value of one cell (float, bool, str or None when unknown)."""
+        if col == 0:
+            return row.stem
+        if col == 5:
+            return row.corrected
+        v = row.scores.get(self.stride, {}).get(SCORE_KEYS[col])
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = self.rows[index.row()], index.column()
+        v = self.value(row, col)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return row.stem + ("  ⚠" if row.error else "")
+            if col == 5:
+                return "yes" if v else ""
+            if v is None:
+                return ""
+            return f"{100 * v:.1f}" if col in (1, 2, 3) else f"{v:.2f}"
+        if role == SORT_ROLE:
+            return v
+        if role == Qt.ItemDataRole.ToolTipRole and row.error:
+            return row.error
+        if role == Qt.ItemDataRole.ForegroundRole and row.error:
+            return QColor(220, 80, 80)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class ImageFilterProxy(QSortFilterProxyModel):
+    """Sorts numerically with unknown values always last; filters by a class present in the ground truth."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.class_filter: int | None = None
+        self.setSortRole(SORT_ROLE)
+
+    def set_class_filter(self, class_index: int | None) -> None:
+        self.class_filter = class_index
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row, source_parent) -> bool:
+        if self.class_filter is None:
+            return True
+        classes = self.sourceModel().rows[source_row].classes
+        return classes is not None and self.class_filter in classes
+
+    def lessThan(self, left, right) -> bool:
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if a is None or b is None:  # unknown sorts last in either direction
+            if a is None and b is None:
+                return False
+            descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
+            return (a is None) == descending
+        return a < b
+
+
+class ImageBrowser(QWidget):
+    """Table of images; emits ``stem_activated(str)`` when the current row changes."""
+
+    stem_activated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = ImageTableModel(self)
+        self.proxy = ImageFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("Show only images whose ground truth contains this class")
+        self.count_label = QLabel("")
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in range(1, len(COLUMNS)):
+            self.table.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Class:"))
+        top.addWidget(self.class_combo, 1)
+        top.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        self.class_combo.currentIndexChanged.connect(self._class_chosen)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.proxy.rowsInserted.connect(self._update_count)
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+
+    def set_dataset(self, stems: list[str], class_names: list[str],
+                    corrected: set[str] | None = None) -> None:
+        """Fill the table for a dataset (scores unknown until images are viewed or evaluated)."""
+        self.model.set_stems(stems, corrected)
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItem("all classes", -1)
+        for i, name in enumerate(class_names):
+            self.class_combo.addItem(f"{i} {name}", i)
+        self.class_combo.blockSignals(False)
+        self.proxy.set_class_filter(None)
+        self._update_count()
+
+    def stems_in_order(self) -> list[str]:
+        """Stems as the table shows them (sorted and filtered)."""
+        return [self.proxy.index(r, 0).data(SORT_ROLE) for r in range(self.proxy.rowCount())]
+
+    def current_stem(self) -> str | None:
+        idx = self.table.currentIndex()
+        return idx.siblingAtColumn(0).data(SORT_ROLE) if idx.isValid() else None
+
+    def select_stem(self, stem: str, *, emit: bool = True) -> bool:
+        """Make ``stem`` the current row (False when it is filtered out or unknown)."""
+        src = self.model.row_of(stem)
+        if src is None:
+            return False
+        idx = self.proxy.mapFromSource(self.model.index(src, 0))
+        if not idx.isValid():
+            return False
+        if not emit:
+            self.table.selectionModel().blockSignals(True)
+        self.table.selectionModel().setCurrentIndex(
+            idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.selectionModel().blockSignals(False)
+        self.table.scrollTo(idx)
+        return True
+
+    def step(self, delta: int) -> str | None:
+        """Move the current row by ``delta`` in the table's order; returns the new stem."""
+        n = self.proxy.rowCount()
+        if n == 0:
+            return None
+        idx = self.table.currentIndex()
+        row = 0 if not idx.isValid() else min(max(idx.row() + delta, 0), n - 1)
+        self.select_stem(self.proxy.index(row, 0).data(SORT_ROLE))
+        return self.current_stem()
+
+    def neighbours(self, stem: str, count: int = 2) -> list[str]:
+        """The next ``count`` stems after ``stem`` in the table's order (for prefetching)."""
+        src = self.model.row_of(stem)
+        if src is None:
+            return []
+        row = self.proxy.mapFromSource(self.model.index(src, 0)).row()
+        return [self.proxy.index(r, 0).data(SORT_ROLE) for r in range(row + 1, min(row + 1 + count,
+                                                                                  self.proxy.rowCount()))]
+
+    def sort_worst_first(self) -> None:
+        """Sort by mean IU ascending (images without scores last)."""
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+
+    def _class_chosen(self, _i: int) -> None:
+        data = self.class_combo.currentData()
+        self.proxy.set_class_filter(None if data is None or data < 0 else int(data))
+        self._update_count()
+
+    def _row_changed(self, current, _previous) -> None:
+        if current.isValid():
+            self.stem_activated.emit(current.siblingAtColumn(0).data(SORT_ROLE))
+
+    def _update_count(self, *args) -> None:
+        self.count_label.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()}")
+

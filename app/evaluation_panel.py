@@ -1,0 +1,281 @@
+"""Whole-dataset evaluation in the background: progress, cancel, the paper's four metrics per stride,
+an interactive confusion matrix (click a cell to list the images with that confusion), per-class IU bars."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.views.metric_plots import ConfusionView, IUBarChart
+from app.workers import describe_error
+
+METRIC_KEYS = ("pixel_acc", "mean_acc", "mean_iu", "fw_iu")
+METRIC_NAMES = ("pixel acc.", "mean acc.", "mean IU", "f.w. IU")
+
+
+@dataclass
+class EvaluationResult:
+    """Totals per stride plus, per image, its non-zero (gt, pred) pixel counts."""
+
+    strides: tuple[int, ...]
+    class_names: list[str]
+    matrices: dict[int, np.ndarray]
+    scores: dict[int, dict]
+    pairs: dict[int, dict[tuple[int, int], dict[str, int]]] = field(default_factory=dict)
+    images: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def images_with(self, stride: int, gt: int, pred: int) -> list[tuple[str, int]]:
+        """Images with pixels of class ``gt`` predicted as ``pred``, most pixels first."""
+        found = self.pairs.get(stride, {}).get((gt, pred), {})
+        return sorted(found.items(), key=lambda kv: -kv[1])
+
+
+class EvaluationWorker(QObject):
+    """Runs on its own QThread; scores every image at every stride with the shared model set."""
+
+    progress = Signal(int, int)  # done, total
+    image_scored = Signal(str, object, object)  # stem, {stride: scores}, classes present
+    image_failed = Signal(str, str)
+    finished = Signal(object)  # EvaluationResult
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        """Thread-safe: stop after the image in flight."""
+        self._stop.set()
+
+    @Slot(object, object, object)
+    def run(self, dataset, models, stems: list[str]) -> None:
+        """Evaluate ``stems`` of ``dataset`` with ``models`` (an app.model_set.ModelSet)."""
+        from fcn_core.metrics import confusion_matrix, scores_from_confusion
+
+        self._stop.clear()
+        t0 = time.perf_counter()
+        n = models.num_classes
+        names = list(models.class_names)
+        result = EvaluationResult(tuple(models.strides), names, {s: np.zeros((n, n), np.int64)
+                                                                  for s in models.strides}, {})
+        result.pairs = {s: {} for s in models.strides}
+        for i, stem in enumerate(stems):
+            if self._stop.is_set():
+                result.cancelled = True
+                break
+            try:
+                image, gt = dataset.image(stem), dataset.label(stem)
+                if gt is None:
+                    raise ValueError(f"{stem}: no ground-truth label to evaluate against")
+                preds = models.predict(image)
+            except Exception as exc:  # noqa: BLE001 - one bad image must not stop the run
+                result.failed.append((stem, describe_error(exc)))
+                self.image_failed.emit(stem, describe_error(exc))
+                self.progress.emit(i + 1, len(stems))
+                continue
+            per_image = {}
+            for s, res in preds.items():
+                cm = confusion_matrix(gt, res.labels, n)
+                result.matrices[s] += cm
+                g_idx, p_idx = np.nonzero(cm)
+                for g, p in zip(g_idx.tolist(), p_idx.tolist()):
+                    result.pairs[s].setdefault((g, p), {})[stem] = int(cm[g, p])
+                total = int(cm.sum())
+                iu = _image_mean_iu(cm)
+                acc = float(np.trace(cm) / total) if total else float("nan")
+                per_image[s] = {"mean_iu": iu, "pixel_acc": acc, "error_frac": 1.0 - acc,
+                                "mean_conf": float(np.mean(res.confidence))}
+            present = np.flatnonzero(np.bincount(gt.ravel(), minlength=256)[:255]).tolist()
+            result.images += 1
+            self.image_scored.emit(stem, per_image, present)
+            self.progress.emit(i + 1, len(stems))
+        result.scores = {s: scores_from_confusion(m, names) for s, m in result.matrices.items()}
+        result.seconds = time.perf_counter() - t0
+        self.finished.emit(result)
+
+
+def _image_mean_iu(cm: np.ndarray) -> float:
+    """Mean IU of one image's confusion matrix over classes present in its GT or prediction."""
+    tp = np.diag(cm).astype(np.float64)
+    union = cm.sum(0) + cm.sum(1) - tp
+    valid = union > 0
+    return float(np.mean(tp[valid] / union[valid])) if valid.any() else float("nan")
+
+
+class EvaluationPanel(QWidget):
+    """Evaluate button, progress and cancel, metrics table, confusion heatmap, IU chart, image list."""
+
+    image_scored = Signal(str, object, object)
+    image_failed = Signal(str, str)
+    open_image = Signal(str)
+    evaluation_finished = Signal(object)
+    _start = Signal(object, object, object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.result: EvaluationResult | None = None
+        self.palette = np.zeros((256, 3), np.uint8)
+        self.thread = QThread()
+        self.thread.setObjectName("evaluation")
+        self.worker = EvaluationWorker()
+        self.worker.moveToThread(self.thread)
+        self._start.connect(self.worker.run)
+        self.worker.progress.connect(self._progress)
+        self.worker.image_scored.connect(self.image_scored)
+        self.worker.image_failed.connect(self.image_failed)
+        self.worker.finished.connect(self._finished)
+        self.thread.start()
+        self.running = False
+
+        self.run_button = QPushButton("Evaluate dataset")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFormat("%v / %m images")
+        self.summary = QLabel("Not evaluated yet.")
+        self.stride_group = QButtonGroup(self)
+        stride_box = QHBoxLayout()
+        stride_box.addWidget(QLabel("Plots for:"))
+        for s in (32, 16, 8):
+            b = QToolButton()
+            b.setText(f"{s}s")
+            b.setCheckable(True)
+            self.stride_group.addButton(b, s)
+            stride_box.addWidget(b)
+        self.stride_group.button(8).setChecked(True)
+        stride_box.addStretch(1)
+        self.table = QTableWidget(0, len(METRIC_NAMES))
+        self.table.setHorizontalHeaderLabels(list(METRIC_NAMES))
+        self.table.setMaximumHeight(110)
+        self.confusion = ConfusionView()
+        self.iu_chart = IUBarChart()
+        self.cell_label = QLabel("Click a confusion cell to list its images.")
+        self.cell_list = QListWidget()
+
+        top = QHBoxLayout()
+        for w in (self.run_button, self.cancel_button, self.progress_bar):
+            top.addWidget(w)
+        left = QVBoxLayout()
+        left.addLayout(top)
+        left.addWidget(self.summary)
+        left.addLayout(stride_box)
+        left.addWidget(self.table)
+        left.addWidget(self.cell_label)
+        left.addWidget(self.cell_list, 1)
+        left_w = QWidget()
+        left_w.setLayout(left)
+        split = QSplitter()
+        split.addWidget(left_w)
+        split.addWidget(self.confusion)
+        split.addWidget(self.iu_chart)
+        split.setSizes([380, 380, 420])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(split)
+
+        self.cancel_button.clicked.connect(self.cancel)
+        self.stride_group.idClicked.connect(lambda _s: self._show_plots())
+        self.confusion.cell_clicked.connect(self._cell_clicked)
+        self.cell_list.itemActivated.connect(lambda it: self.open_image.emit(it.data(256)))
+        self.cell_list.itemClicked.connect(lambda it: self.open_image.emit(it.data(256)))
+
+    def start(self, dataset, models, stems: list[str], palette: np.ndarray) -> bool:
+        """Begin evaluating in the background (False when one is already running)."""
+        if self.running:
+            return False
+        self.running = True
+        self.palette = np.asarray(palette, np.uint8)
+        self.progress_bar.setRange(0, len(stems))
+        self.progress_bar.setValue(0)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.summary.setText(f"Evaluating {len(stems)} images…")
+        self._start.emit(dataset, models, list(stems))
+        return True
+
+    def cancel(self) -> None:
+        """Stop the running evaluation (partial results are still shown)."""
+        self.worker.cancel()
+
+    def shutdown(self) -> None:
+        """Cancel and stop the thread (window closing)."""
+        self.worker.cancel()
+        self.thread.quit()
+        self.thread.wait(10000)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress_bar.setMaximum(total)
+        self.progress_bar.setValue(done)
+
+    def _finished(self, result: EvaluationResult) -> None:
+        self.running = False
+        self.result = result
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        state = "cancelled after" if result.cancelled else "done:"
+        fails = f", {len(result.failed)} failed" if result.failed else ""
+        self.summary.setText(f"Evaluation {state} {result.images} images in {result.seconds:.1f} s{fails}.")
+        self.table.setRowCount(len(result.strides))
+        self.table.setVerticalHeaderLabels([f"FCN-{s}s" for s in result.strides])
+        for r, s in enumerate(result.strides):
+            for c, key in enumerate(METRIC_KEYS):
+                v = result.scores[s].get(key, float("nan"))
+                self.table.setItem(r, c, QTableWidgetItem(f"{100 * v:.1f}"))
+        for s in (32, 16, 8):
+            self.stride_group.button(s).setEnabled(s in result.strides)
+        if self.stride_group.checkedId() not in result.strides and result.strides:
+            self.stride_group.button(result.strides[-1]).setChecked(True)
+        self._show_plots()
+        self.evaluation_finished.emit(result)
+
+    def plot_stride(self) -> int:
+        return self.stride_group.checkedId()
+
+    def per_class_iu(self, stride: int | None = None) -> list[float]:
+        """Per-class IU of the last evaluation at ``stride`` (NaN where undefined)."""
+        if self.result is None:
+            return []
+        s = stride if stride in self.result.scores else self.result.strides[-1]
+        per_class = self.result.scores[s].get("per_class", {})
+        return [float(per_class.get(name, {}).get("iu", float("nan"))) for name in self.result.class_names]
+
+    def _show_plots(self) -> None:
+        if self.result is None or not self.result.strides:
+            return
+        s = self.plot_stride()
+        if s not in self.result.matrices:
+            return
+        self.confusion.set_matrix(self.result.matrices[s], self.result.class_names)
+        self.iu_chart.set_values(self.per_class_iu(s), self.result.class_names, self.palette)
+
+    def _cell_clicked(self, gt: int, pred: int) -> None:
+        if self.result is None:
+            return
+        s = self.plot_stride()
+        names = self.result.class_names
+        items = self.result.images_with(s, gt, pred)
+        self.cell_label.setText(f"{len(items)} images with {names[gt]} predicted as {names[pred]} ({s}s):")
+        self.cell_list.clear()
+        for stem, count in items:
+            self.cell_list.addItem(f"{stem}   {count} px")
+            self.cell_list.item(self.cell_list.count() - 1).setData(256, stem)

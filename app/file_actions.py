@@ -1,0 +1,53 @@
+"""Opening datasets and models from dialogs, drag-and-drop and the recent list (paths only; the window
+does the loading in the background)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+
+from app import settings
+
+MODEL_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
+
+
+def split_dropped(paths: list[str]) -> tuple[str | None, list[str]]:
+    """From dropped paths: the first folder (a dataset) and every model file."""
+    folder = next((p for p in paths if Path(p).is_dir()), None)
+    models = [p for p in paths if Path(p).is_file() and Path(p).suffix.lower() in MODEL_SUFFIXES]
+    return folder, models
+
+
+def ask_dataset(parent: QWidget) -> str | None:
+    """Folder dialog for a dataset."""
+    path = QFileDialog.getExistingDirectory(parent, "Open dataset folder")
+    return path or None
+
+
+def ask_models(parent: QWidget) -> list[str]:
+    """File dialog for one multi-stride checkpoint or several single-stride ones."""
+    files, _ = QFileDialog.getOpenFileNames(
+        parent, "Open model: one multi-stride checkpoint, or 32s/16s/8s checkpoints as a set", "",
+        "Checkpoints (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
+    return list(files)
+
+
+def fill_recent_menu(menu: QMenu, window) -> None:
+    """Rebuild the File ▸ Recent submenu from the saved lists."""
+    menu.clear()
+    datasets, models = settings.recent("datasets"), settings.recent("models")
+    for entry in datasets:
+        act = menu.addAction(f"Dataset: {entry[0]}")
+        act.triggered.connect(lambda _=False, p=entry[0]: window.open_dataset(p))
+    if datasets and models:
+        menu.addSeparator()
+    for entry in models:
+        act = menu.addAction("Model: " + ", ".join(Path(p).name for p in entry))
+        act.setToolTip("\n".join(entry))
+        act.triggered.connect(lambda _=False, ps=entry: window.open_models(ps))
+    if not datasets and not models:
+        menu.addAction("(none yet)").setEnabled(False)
+    else:
+        menu.addSeparator()
+        menu.addAction("Clear recent", lambda: (settings.clear_recent(), fill_recent_menu(menu, window)))

@@ -1,0 +1,130 @@
+"""Start FCN Studio: parse arguments, create the QApplication and the main window.
+
+``python main.py`` opens the bundled demo; ``--data DIR --weights FILE [FILE ...]`` opens a dataset and a
+model (one multi-stride checkpoint or one checkpoint per stride); ``--screenshot OUT.png`` renders
+offscreen, saves the window once the first predictions are on screen and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options of the GUI."""
+    p = argparse.ArgumentParser(prog="fcn-studio",
+                                description="Inspect and correct FCN-32s/16s/8s predictions.")
+    p.add_argument("--data", metavar="DATASET",
+                   help="dataset folder (VOC layout, index PNGs, labelme, images)")
+    p.add_argument("--weights", metavar="FILE", nargs="+",
+                   help="one multi-stride checkpoint, or separate 32s/16s/8s checkpoints (one stride each)")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    p.add_argument("--image", metavar="STEM", help="image to show first")
+    p.add_argument("--stride", type=int, choices=(32, 16, 8), help="stride to show first")
+    p.add_argument("--error-map", action="store_true", help="show the error-map panel")
+    p.add_argument("--confidence-map", action="store_true", help="show the confidence-map panel")
+    p.add_argument("--evaluate", action="store_true", help="evaluate the whole dataset after opening")
+    p.add_argument("--screenshot", metavar="OUT.png",
+                   help="render offscreen, save the window once predictions show, and exit")
+    p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="--screenshot: give up after this many seconds")
+    return p
+
+
+def demo_paths() -> tuple[Path, list[Path]]:
+    """(dataset folder, [model file]) of the bundled demo, generating the demo data on first use."""
+    from fcn_core.resources import demo_paths as core_demo_paths
+
+    found = core_demo_paths()
+    if isinstance(found, tuple | list):
+        data, model = found[0], found[1]
+    elif isinstance(found, dict):
+        data, model = found.get("data") or found.get("dataset"), found.get("model") or found.get("weights")
+    else:
+        data = getattr(found, "data", None) or getattr(found, "dataset", None)
+        model = getattr(found, "model", None) or getattr(found, "weights", None)
+    models = [Path(m) for m in model] if isinstance(model, list | tuple) else [Path(model)]
+    return Path(data), models
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the GUI; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("FCN Studio")
+    app.setOrganizationName("FCN Studio")
+    style = Path(__file__).with_name("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+
+    data, weights = args.data, args.weights
+    if data is None and weights is None:
+        try:
+            data, weights = demo_paths()
+        except Exception as exc:  # noqa: BLE001 - the window still opens, empty, with the reason shown
+            print(f"fcn-studio: cannot prepare the bundled demo: {exc}", file=sys.stderr)
+    window = MainWindow(device=args.device, precision=args.precision)
+    w, _, h = args.size.partition("x")
+    window.resize(int(w or 1600), int(h or 1000))
+    if args.error_map:
+        window.actions.show_error.setChecked(True)
+    if args.confidence_map:
+        window.actions.show_confidence.setChecked(True)
+    if args.stride:
+        window.current_stride = args.stride
+    status = {"code": 0}
+    if args.screenshot:
+        out = Path(args.screenshot)
+
+        def save_and_quit() -> None:
+            app.processEvents()
+            ok = window.grab().save(str(out))
+            print(f"fcn-studio: screenshot {'saved to' if ok else 'could not be written to'} {out}")
+            status["code"] = 0 if ok else 1
+            window.close()
+            app.quit()
+
+        def give_up() -> None:
+            print(f"fcn-studio: no predictions on screen after {args.timeout:.0f} s; "
+                  f"last status: {window.status_bar.currentMessage()}", file=sys.stderr)
+            status["code"] = 2
+            window.close()
+            app.quit()
+
+        window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
+        QTimer.singleShot(int(args.timeout * 1000), give_up)
+    if args.image:
+        window.dataset_opened.connect(lambda _ds: window.browser.select_stem(args.image))
+    if args.evaluate:
+        pending = {"data": data is not None, "model": bool(weights)}
+
+        def maybe_evaluate(kind: str) -> None:
+            pending[kind] = False
+            if not any(pending.values()):
+                window.evaluate_dataset()
+
+        window.dataset_opened.connect(lambda _d: maybe_evaluate("data"))
+        window.models_opened.connect(lambda _m: maybe_evaluate("model"))
+    if weights:
+        window.open_models(weights)
+    if data:
+        window.open_dataset(data)
+    window.show()
+    code = app.exec()
+    return status["code"] or code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Class legend: colour, name and per-class IU; clicking a class shows only that class."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+
+def swatch(rgb) -> QIcon:
+    """A small square icon of one colour."""
+    pix = QPixmap(14, 14)
+    pix.fill(QColor(int(rgb[0]), int(rgb[1]), int(rgb[2])))
+    return QIcon(pix)
+
+
+class ClassLegend(QTableWidget):
+    """One row per class. ``only_class_changed(int)`` carries the class index, or -1 for "all classes"."""
+
+    only_class_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["Class", "IU img", "IU set"])
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeaderItem(1).setToolTip("IU of each class on the current image at the shown stride")
+        self.horizontalHeaderItem(2).setToolTip("IU of each class over the evaluated dataset, shown stride")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setToolTip("Click a class to show only it; click it again to show all classes")
+        self.only_class: int | None = None
+        self.cellClicked.connect(self._clicked)
+
+    def set_classes(self, class_names: list[str], palette: np.ndarray) -> None:
+        """Rebuild the rows for a class list and its colours."""
+        self.setRowCount(len(class_names))
+        for i, name in enumerate(class_names):
+            item = QTableWidgetItem(swatch(palette[i]), f"{i}  {name}")
+            item.setData(Qt.ItemDataRole.UserRole, i)
+            self.setItem(i, 0, item)
+            for col in (1, 2):
+                iu = QTableWidgetItem("–")
+                iu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(i, col, iu)
+        self.only_class = None
+        self.clearSelection()
+
+    def set_iu(self, per_class_iu: dict[int, float] | list[float] | None, *, dataset: bool = False) -> None:
+        """Per-class IU (0–1, NaN = absent) of the current image, or of the dataset (``dataset=True``)."""
+        col = 2 if dataset else 1
+        if isinstance(per_class_iu, list | tuple):
+            per_class_iu = dict(enumerate(per_class_iu))
+        values = per_class_iu or {}
+        for row in range(self.rowCount()):
+            v = values.get(row)
+            text = "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+            self.item(row, col).setText(text)
+
+    def _clicked(self, row: int, _col: int) -> None:
+        if self.only_class == row:
+            self.only_class = None
+            self.clearSelection()
+        else:
+            self.only_class = row
+        self.only_class_changed.emit(-1 if self.only_class is None else row)

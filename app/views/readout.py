@@ -1,0 +1,44 @@
+"""Cursor read-out: position, ground-truth class, predicted class per stride and confidence."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+VOID = 255
+
+
+class CursorReadout(QLabel):
+    """A one-line label updated from the window's state when the mouse moves over any panel."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMinimumWidth(420)
+        self.setText("")
+
+    @staticmethod
+    def describe(x: int, y: int, class_names: list[str], gt, results: dict | None, stride: int | None) -> str:
+        """The read-out text for image pixel (x, y); empty outside the image."""
+
+        def name(c: int) -> str:
+            if c == VOID:
+                return "void"
+            return class_names[c] if 0 <= c < len(class_names) else str(c)
+
+        parts = [f"x {x}  y {y}"]
+        if gt is not None:
+            parts.append(f"GT: {name(int(gt[y, x]))}")
+        for s, res in sorted((results or {}).items(), reverse=True):
+            mark = "*" if s == stride else ""
+            parts.append(f"{s}s{mark}: {name(int(res.labels[y, x]))}")
+        if results and stride in results:
+            res = results[stride]
+            parts.append(f"conf {float(res.confidence[y, x]):.2f}  margin {float(res.margin[y, x]):.2f}")
+        return "   ".join(parts)
+
+    def show_at(self, x: int, y: int, shape: tuple[int, int] | None, class_names, gt, results,
+                stride) -> None:
+        """Update for image pixel (x, y) given the image shape (H, W); clears outside the image."""
+        if shape is None or not (0 <= y < shape[0] and 0 <= x < shape[1]):
+            self.setText("")
+            return
+        self.setText(self.describe(x, y, class_names, gt, results, stride))
