@@ -120,9 +120,14 @@ class LabelDocument:
         """True when the labels differ (by history) from the last saved / opened state."""
         return self._top_id() != self._saved_id
 
-    def mark_saved(self) -> None:
-        """Record the current state as saved (after a successful write)."""
-        self._saved_id = self._top_id()
+    @property
+    def state_id(self) -> int:
+        """Identifies the current history state (changes with every edit, undo and redo)."""
+        return self._top_id()
+
+    def mark_saved(self, state_id: int | None = None) -> None:
+        """Record the current state (or the earlier ``state_id`` a background save wrote) as saved."""
+        self._saved_id = self._top_id() if state_id is None else state_id
 
     def mark_unsaved(self) -> None:
         """Force the modified state (e.g. labels restored from a recovery file)."""

@@ -1,0 +1,195 @@
+"""File → Export dataset… and Tools → Fine-tune on corrections…: both run fcn_core code on a QThread with a
+progress dialog and a Cancel button; a finished fine-tune loads the new checkpoint into the window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QProgressDialog,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from app.editing.jobs import TaskThread
+
+
+class _FolderForm(QDialog):
+    """A small form: output folder plus extra fields."""
+
+    def __init__(self, title: str, out: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.form = QFormLayout(self)
+        self.out = QLineEdit(str(out))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.out, 1)
+        row.addWidget(browse)
+        self.form.addRow("Output folder", row)
+        buttons = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.buttons = QDialogButtonBox(buttons)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder", str(Path(self.out.text()).parent))
+        if folder:
+            self.out.setText(folder)
+
+    def finish(self) -> None:
+        self.form.addRow(self.buttons)
+
+
+class BackgroundJobs(QObject):
+    """Export and fine-tune for the editing controller; one job at a time."""
+
+    def __init__(self, controller):
+        super().__init__(controller)
+        self.c = controller
+        self.window = controller.window
+        self.task: TaskThread | None = None
+        self.progress: QProgressDialog | None = None
+        self.last_result = None
+        self.last_error: str | None = None
+
+    # -- dialogs -------------------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        """Ask where to export, then :meth:`start_export`."""
+        ds = self.window.dataset
+        if ds is None:
+            self.window.report_error("Open a dataset before exporting it.", modal_box=False)
+            return
+        root = Path(ds.root)
+        form = _FolderForm("Export dataset", root.parent / f"{root.name}-corrected", self.window)
+        split = QLineEdit()
+        split.setPlaceholderText("keep the dataset's splits, or e.g. train=0.8,val=0.2")
+        form.form.addRow("New split", split)
+        seed = QSpinBox()
+        seed.setRange(0, 2**31 - 1)
+        form.form.addRow("Seed", seed)
+        form.finish()
+        if form.exec() == QDialog.DialogCode.Accepted and form.out.text().strip():
+            self.start_export(Path(form.out.text().strip()), split=split.text().strip() or None,
+                              seed=seed.value())
+
+    def finetune_dialog(self) -> None:
+        """Ask for an output folder and a budget, then :meth:`start_finetune`."""
+        ds, ms = self.window.dataset, getattr(self.window, "model_set", None)
+        if ds is None or ms is None:
+            self.window.report_error("Open a dataset and a model before fine-tuning.", modal_box=False)
+            return
+        form = _FolderForm("Fine-tune on corrections", Path(ds.root).parent / "finetuned", self.window)
+        iters = QSpinBox()
+        iters.setRange(1, 1_000_000)
+        iters.setValue(500)
+        form.form.addRow("Iterations", iters)
+        minutes = QDoubleSpinBox()
+        minutes.setRange(0.0, 10_000.0)
+        minutes.setSpecialValueText("no limit")
+        form.form.addRow("Time limit (minutes)", minutes)
+        form.finish()
+        if form.exec() == QDialog.DialogCode.Accepted and form.out.text().strip():
+            self.start_finetune(Path(form.out.text().strip()), max_iters=iters.value(),
+                                minutes=minutes.value() or None)
+
+    # -- jobs ----------------------------------------------------------------------------------------------
+    def start_export(self, out: Path, *, split: str | None = None, seed: int = 0,
+                     force: bool = False) -> bool:
+        """Save pending edits, then export the dataset with its corrections to ``out`` in the background."""
+        if self.busy() or not self.c.saver.leave_image():
+            return False
+        from fcn_core.export import export_dataset
+
+        ds, labels_dir = self.window.dataset, self.c.saver.corrections_dir()
+        return self._start("Exporting dataset", lambda progress, stop: export_dataset(
+            ds, out, labels_dir=labels_dir, split=split, seed=seed, force=force, progress=progress,
+            should_stop=stop), self._exported)
+
+    def start_finetune(self, out: Path, *, max_iters: int | None = 500, minutes: float | None = None,
+                       device: str | None = None) -> bool:
+        """Train the loaded model further on the corrected labels; on success load the new checkpoint."""
+        ms = getattr(self.window, "model_set", None)
+        ds = self.window.dataset
+        if self.busy() or ds is None or ms is None or not self.c.saver.leave_image():
+            return False
+        from fcn_core.train import TrainConfig, train
+
+        loaded = ms.predictors[0].loaded
+        options = dict(getattr(loaded, "options", {}) or {})
+        splits = set(getattr(ds, "splits", {}) or {})
+        train_split = "train" if "train" in splits else ("trainval" if "trainval" in splits else "train")
+        config = TrainConfig(
+            data=Path(ds.root), out=Path(out), arch=ms.arch if len(ms.paths) == 1 else loaded.arch,
+            init_from=Path(ms.paths[0]), labels_dir=self.c.saver.corrections_dir(), max_iters=max_iters,
+            minutes=minutes, train_split=train_split, val_split="val" if "val" in splits else train_split,
+            width=options.get("width"), batch_norm=options.get("batch_norm"),
+            device=device or getattr(self.window, "device", None), show_progress=False)
+        return self._start("Fine-tuning on corrections", lambda progress, stop: train(config, progress, stop),
+                           self._trained)
+
+    def busy(self) -> bool:
+        return self.task is not None and self.task.isRunning()
+
+    def cancel(self) -> None:
+        """Stop the running job at its next check (export leaves the destination untouched)."""
+        if self.task is not None:
+            self.task.cancel()
+
+    def _start(self, title: str, fn, on_success) -> bool:
+        self.last_result, self.last_error = None, None
+        task = TaskThread(fn, self)
+        dialog = QProgressDialog(title + " …", "Cancel", 0, 0, self.window)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(0)
+        dialog.canceled.connect(task.cancel)
+        task.progressed.connect(lambda info: self._progress(dialog, title, info))
+        task.succeeded.connect(on_success)
+        task.failed.connect(lambda msg: self._failed(title, msg))
+        task.finished.connect(dialog.reset)
+        self.task, self.progress = task, dialog
+        dialog.show()
+        task.start()
+        return True
+
+    @staticmethod
+    def _progress(dialog: QProgressDialog, title: str, info) -> None:
+        if isinstance(info, tuple) and len(info) == 2:  # export: (done, total)
+            done, total = info
+            dialog.setMaximum(int(total))
+            dialog.setValue(int(done))
+            dialog.setLabelText(f"{title}: {done}/{total} images")
+        elif isinstance(info, dict) and info.get("event") == "iteration":
+            total = int(info.get("max_iters") or 0)
+            dialog.setMaximum(total)
+            dialog.setValue(min(int(info.get("iteration", 0)), total) if total else 0)
+            loss = info.get("loss")
+            dialog.setLabelText(f"{title}: {info.get('stage', '')} iteration {info.get('iteration')}"
+                                + (f", loss {loss:.3f}" if isinstance(loss, float) else ""))
+
+    def _failed(self, title: str, message: str) -> None:
+        self.last_error = message
+        self.window.report_error(f"{title} failed: {message.splitlines()[0] if message else 'unknown error'}")
+
+    def _exported(self, manifest) -> None:
+        self.last_result = manifest
+        if isinstance(manifest, dict) and manifest.get("stopped"):
+            self.window.status_bar.showMessage("Export cancelled; the destination was left as it was.", 8000)
+        else:
+            self.window.status_bar.showMessage("Export finished.", 8000)
+
+    def _trained(self, best: Path) -> None:
+        self.last_result = best
+        if self.task is not None and self.task.cancelled:
+            self.window.status_bar.showMessage(f"Fine-tuning stopped; last checkpoint {best}", 8000)
+        self.window.open_models([str(best)])  # the window reloads predictions with the new weights

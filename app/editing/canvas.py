@@ -1,0 +1,124 @@
+"""Mouse input on the ground-truth and overlay panels: left-drag runs the active tool, the brush outline
+follows the cursor at its true size, and panning stays with pyqtgraph (middle/right drag, or space + drag).
+
+An event filter on each panel's viewport takes left-button events only while an editing tool is active and
+space is not held; everything else passes through to pyqtgraph's ViewBox, so its drag never conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem
+
+from app.tools import BRUSH_MODES, Drag, Mode
+
+
+class CanvasInput(QObject):
+    """Routes mouse events of ``panels`` (objects with ``graphics_view`` and ``view_box``) to drag handlers.
+
+    ``start(panel_point)`` returns a drag generator or None, ``finished()`` runs after each release,
+    ``mode()`` and ``brush_size()`` are read on every event (the controller owns them).
+    """
+
+    def __init__(self, panels, *, mode: Callable[[], Mode], brush_size: Callable[[], float],
+                 start: Callable[[tuple[float, float]], Drag | None], finished: Callable[[], None],
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.panels = list(panels)
+        self._mode, self._brush_size, self._start, self._finished = mode, brush_size, start, finished
+        self._drag: Drag | None = None
+        self._space = False
+        self.enabled = True
+        self.cursors: list[QGraphicsEllipseItem] = []
+        for panel in self.panels:
+            panel.graphics_view.viewport().installEventFilter(self)
+            panel.graphics_view.viewport().setMouseTracking(True)
+            outline = QGraphicsEllipseItem()
+            pen = QPen(QColor(255, 255, 255, 220))
+            pen.setCosmetic(True)  # a 1-px line at any zoom; the circle itself scales with the image
+            pen.setStyle(Qt.PenStyle.DashLine)
+            outline.setPen(pen)
+            outline.setZValue(100)
+            outline.setVisible(False)
+            panel.view_box.addItem(outline, ignoreBounds=True)
+            self.cursors.append(outline)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # space is held anywhere in the app while panning
+
+    # -- coordinates -------------------------------------------------------------------------------------
+    @staticmethod
+    def view_point(panel, pos: QPoint | QPointF) -> QPointF:
+        """Continuous image coordinates (pixel (c, r) spans [c, c+1) x [r, r+1)) of a viewport position."""
+        scene_pt = panel.graphics_view.mapToScene(QPoint(int(pos.x()), int(pos.y())))
+        return panel.view_box.mapSceneToView(scene_pt)
+
+    @staticmethod
+    def doc_point(view_pt: QPointF) -> tuple[float, float]:
+        """Document coordinates put pixel centres on integers."""
+        return view_pt.x() - 0.5, view_pt.y() - 0.5
+
+    def _panel_of(self, obj) -> object | None:
+        for panel in self.panels:
+            if obj is panel.graphics_view.viewport():
+                return panel
+        return None
+
+    # -- cursor outline ----------------------------------------------------------------------------------
+    def update_cursor(self, view_pt: QPointF | None) -> None:
+        """Show the brush outline (diameter = brush size in image pixels) at ``view_pt`` on every panel."""
+        show = view_pt is not None and self.enabled and self._mode() in BRUSH_MODES
+        for outline in self.cursors:
+            outline.setVisible(show)
+            if show:
+                d = float(self._brush_size())
+                outline.setRect(QRectF(view_pt.x() - d / 2, view_pt.y() - d / 2, d, d))
+
+    # -- events ------------------------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt override
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space = kind == QEvent.Type.KeyPress
+            return False
+        panel = self._panel_of(obj)
+        if panel is None:
+            return False
+        if kind == QEvent.Type.Leave:
+            self.update_cursor(None)
+            return False
+        if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease,
+                        QEvent.Type.MouseButtonDblClick):
+            return False
+        view_pt = self.view_point(panel, event.position())
+        if kind == QEvent.Type.MouseMove:
+            self.update_cursor(view_pt)
+            if self._drag is not None:
+                self._drag.send(self.doc_point(view_pt))
+                return True
+            return False
+        if event.button() != Qt.MouseButton.LeftButton:
+            return False
+        if kind == QEvent.Type.MouseButtonRelease:
+            if self._drag is None:
+                return False
+            self.end_drag()
+            return True
+        # press or double click
+        if not self.enabled or self._space or self._mode() == Mode.PAN or self._drag is not None:
+            return False
+        self._drag = self._start(self.doc_point(view_pt))
+        return self._drag is not None
+
+    def end_drag(self) -> None:
+        """Finish the drag in progress (release, focus loss, image switch)."""
+        drag, self._drag = self._drag, None
+        if drag is not None:
+            drag.close()
+            self._finished()
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None

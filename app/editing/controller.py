@@ -1,0 +1,265 @@
+"""EditingController: puts the label tools, the document, saving and recovery onto the MainWindow.
+
+It only uses the window's editing contract (docs/ARCHITECTURE.md, last section): panels, current_* state,
+signals, ``set_current_gt``, ``gt_labels_changed``, ``before_image_change``, menus, tool bar, status bar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QSpinBox
+
+from app.document import VOID, LabelDocument, Point
+from app.editing.canvas import CanvasInput
+from app.editing.class_selector import ClassSelector
+from app.editing.saving import Saver
+from app.editing.shortcuts import TOOL_SHORTCUTS, ShortcutSheet
+from app.tools import Drag, Mode, ToolContext, start_drag
+
+BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
+
+
+class EditingController(QObject):
+    """Owns the ``LabelDocument`` of the image on screen and everything that edits or saves it."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.document: LabelDocument | None = None
+        self.stem: str | None = None
+        self.mode = Mode.PAN
+        self.brush_size = 12.0
+        self.label = 1
+        self.moved_shortcuts: dict[str, str] = {}  # window actions whose key an editing tool took
+        self.saver = Saver(self)
+        self._build_actions()
+        self._build_tool_bar()
+        self.canvas = CanvasInput([window.panels["gt"], window.panels["overlay"]], mode=lambda: self.mode,
+                                  brush_size=lambda: self.brush_size, start=self._start_drag,
+                                  finished=self.after_edit, parent=self)
+        window.before_image_change.append(self._before_image_change)
+        window.current_image_changed.connect(self._on_image)
+        window.dataset_opened.connect(lambda _ds: self._refresh_classes())
+        window.models_opened.connect(lambda _m: self._refresh_classes())
+        self._refresh_classes()
+        self.update_actions()
+        QTimer.singleShot(0, self.saver.offer_recovery)
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def _action(self, text: str, menu: str | None, keys: tuple[str, ...] = (), slot=None, *,
+                checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self.window)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({', '.join(keys)})" if keys else tip)
+        if slot is not None:
+            action.triggered.connect(slot)
+        if menu is not None and menu in self.window.menus:
+            self.window.menus[menu].addAction(action)
+        else:
+            self.window.addAction(action)  # keyboard-only actions still need a widget to live on
+        self._mine.append(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self._mine: list[QAction] = []
+        w, menus = self.window, self.window.menus
+        self.tool_actions: dict[Mode, QAction] = {}
+        self.tool_group = QActionGroup(self)
+        if "tools" in menus:
+            menus["tools"].addSeparator()
+        for mode, text, key, tip in TOOL_SHORTCUTS:
+            a = self._action(text, "tools", (key,), lambda _=False, m=mode: self.set_mode(m), checkable=True,
+                             tip=tip)
+            self.tool_group.addAction(a)
+            self.tool_actions[mode] = a
+        self.tool_actions[self.mode].setChecked(True)
+        self.undo_action = self._action("&Undo edit", "edit", ("Ctrl+Z",), self.undo)
+        self.redo_action = self._action("&Redo edit", "edit", ("Ctrl+Shift+Z", "Ctrl+Y"), self.redo)
+        self._action("Brush &smaller", "edit", ("[",), lambda: self.step_brush(-1))
+        self._action("Brush &bigger", "edit", ("]",), lambda: self.step_brush(1))
+        for d in range(10):
+            self._action(f"Class {d}", None, (str(d),), lambda _=False, d=d: self.select_class(d))
+        self.save_action = self._action("&Save corrections", "file", ("Ctrl+S",), self.saver.save,
+                                        tip="Write the corrected labels to the dataset's corrections folder")
+        self.overwrite_action = self._action("Overwrite &original ground truth…", "file", (),
+                                             self.saver.overwrite_original,
+                                             tip="Replace the dataset's own label file (a backup is kept)")
+        from app.editing.background import BackgroundJobs
+
+        self.jobs = BackgroundJobs(self)
+        self._action("&Export dataset…", "file", (), self.jobs.export_dialog,
+                     tip="Write the dataset with its corrections in VOC layout (fcn export)")
+        self._action("Fine-tune on &corrections…", "tools", (), self.jobs.finetune_dialog,
+                     tip="Train the loaded model further on the corrected labels (fcn train)")
+        self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
+                                           checkable=True, tip="Compare the corrections with the original")
+        self._action("&Editing shortcuts", "help", ("F1",), self.show_shortcuts)
+        self._claim_keys()
+        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
+
+    def _claim_keys(self) -> None:
+        """Single keys the issue assigns to tools (E, F, …) win over window actions that used them; the
+        window action moves to Shift+key so both keep working (reported in ``moved_shortcuts``)."""
+        mine = {seq.toString() for a in self._mine for seq in a.shortcuts()}
+        for action in self.window.findChildren(QAction):
+            if action in self._mine or not action.shortcuts():
+                continue
+            keep = [s for s in action.shortcuts() if s.toString() not in mine]
+            if len(keep) == len(action.shortcuts()):
+                continue
+            taken = [s.toString() for s in action.shortcuts() if s.toString() in mine]
+            if not keep:
+                keep = [QKeySequence(f"Shift+{taken[0]}")]
+            action.setShortcuts(keep)
+            self.moved_shortcuts[action.text().replace("&", "")] = keep[0].toString()
+
+    def _build_tool_bar(self) -> None:
+        bar = self.window.tool_bar
+        bar.addSeparator()
+        for mode in (Mode.PAN, Mode.BRUSH, Mode.ERASER, Mode.FILL, Mode.POLYGON, Mode.ACCEPT_BRUSH,
+                     Mode.ACCEPT_REGION):
+            bar.addAction(self.tool_actions[mode])
+        self.size_box = QSpinBox()
+        self.size_box.setRange(1, 256)
+        self.size_box.setValue(int(self.brush_size))
+        self.size_box.setPrefix("Brush ")
+        self.size_box.setSuffix(" px")
+        self.size_box.setToolTip("Brush diameter in image pixels ([ and ])")
+        self.size_box.valueChanged.connect(self.set_brush_size)
+        bar.addWidget(self.size_box)
+        self.class_selector = ClassSelector()
+        self.class_selector.class_selected.connect(self._class_chosen)
+        bar.addWidget(self.class_selector)
+
+    def _refresh_classes(self) -> None:
+        names = list(self.window.class_names or [])
+        if names:
+            self.class_selector.set_classes(names, np.asarray(self.window.palette))
+            self.label = self.class_selector.current()
+
+    # -- state changes -------------------------------------------------------------------------------------
+    def set_mode(self, mode: Mode) -> None:
+        """Switch the active tool (left-drag pans only in ``Mode.PAN``)."""
+        self.canvas.end_drag()
+        self.mode = mode
+        self.tool_actions[mode].setChecked(True)
+        self.canvas.update_cursor(None)
+        self.window.status_bar.showMessage(f"Tool: {self.tool_actions[mode].text().replace('&', '')}", 3000)
+
+    def set_brush_size(self, size: float) -> None:
+        """Brush diameter in image pixels (1–256)."""
+        self.brush_size = float(min(max(size, 1), 256))
+        if self.size_box.value() != int(self.brush_size):
+            self.size_box.setValue(int(self.brush_size))
+
+    def step_brush(self, direction: int) -> None:
+        """``[`` / ``]``: the next smaller / bigger size of a geometric ladder."""
+        size = self.brush_size
+        if direction > 0:
+            bigger = [s for s in BRUSH_SIZES if s > size]
+            self.set_brush_size(bigger[0] if bigger else BRUSH_SIZES[-1])
+        else:
+            smaller = [s for s in BRUSH_SIZES if s < size]
+            self.set_brush_size(smaller[-1] if smaller else BRUSH_SIZES[0])
+
+    def select_class(self, index: int) -> None:
+        """Digits: select class ``index`` when the dataset has it."""
+        if not self.class_selector.select(index) and not self.window.class_names:
+            self.label = index
+
+    def _class_chosen(self, index: int) -> None:
+        self.label = index
+
+    # -- the document --------------------------------------------------------------------------------------
+    def _on_image(self, stem: str) -> None:
+        """A new image is on screen: edit its ground truth (or a void map when it has none)."""
+        self.canvas.end_drag()
+        w = self.window
+        if self.compare_action.isChecked():
+            self.compare_action.setChecked(False)
+        gt, image = w.current_gt, w.current_image
+        if gt is None:
+            if image is None:
+                self.document = self.stem = None
+                return
+            gt = np.full(image.shape[:2], VOID, np.uint8)
+        original = None
+        ds = w.dataset
+        if ds is not None and stem in ds.stems and getattr(ds.sample(stem), "corrected", False):
+            try:
+                original = ds.original_label(stem)
+            except Exception:  # noqa: BLE001 - an unreadable original only disables the comparison
+                original = None
+        if original is not None and original.shape != gt.shape:
+            original = None
+        doc = LabelDocument(gt, original=original)
+        if doc.labels is not w.current_gt:
+            w.set_current_gt(doc.labels)
+        doc.add_listener(lambda rect: w.gt_labels_changed.emit(rect))
+        self.document, self.stem = doc, stem
+        self.saver.new_document()
+        self.update_actions()
+
+    def _prediction(self) -> np.ndarray | None:
+        res = (self.window.current_results or {}).get(self.window.current_stride)
+        return None if res is None else res.labels
+
+    def _start_drag(self, pos: Point) -> Drag | None:
+        if self.document is None or self.compare_action.isChecked():
+            return None
+        ctx = ToolContext(self.document, label=self.label, brush_size=self.brush_size,
+                          prediction=self._prediction(), on_pick=self.class_selector.select)
+        return start_drag(self.mode, ctx, pos)
+
+    def after_edit(self) -> None:
+        """After a stroke / click / undo: rescore the image and refresh the actions."""
+        self.window.rescore_current()
+        self.update_actions()
+
+    def undo(self) -> None:
+        """Ctrl+Z: revert the last stroke or operation."""
+        self.canvas.end_drag()
+        if self.document is not None and self.document.undo() is not None:
+            self.after_edit()
+
+    def redo(self) -> None:
+        """Ctrl+Shift+Z: re-apply the last undone step."""
+        if self.document is not None and self.document.redo() is not None:
+            self.after_edit()
+
+    def update_actions(self) -> None:
+        """Enable undo/redo/save to match the document; mark unsaved edits in the title."""
+        doc = self.document
+        self.undo_action.setEnabled(doc is not None and doc.can_undo)
+        self.redo_action.setEnabled(doc is not None and doc.can_redo)
+        self.save_action.setEnabled(doc is not None)
+        self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)
+        if self.stem is not None:
+            self.window.setWindowTitle(f"FCN Studio — {self.stem}{' *' if doc and doc.is_modified else ''}")
+
+    def _compare(self, on: bool) -> None:
+        """View → Show original ground truth: display (not edit) the labels the document started from."""
+        doc = self.document
+        if doc is None:
+            return
+        self.canvas.end_drag()
+        self.canvas.enabled = not on
+        self.window.set_current_gt(doc.original.copy() if on else doc.labels)
+        self.window.rescore_current()
+
+    def _before_image_change(self) -> bool:
+        self.canvas.end_drag()
+        return self.saver.leave_image()
+
+    def show_shortcuts(self) -> None:
+        """Help → Editing shortcuts."""
+        if getattr(self, "_sheet", None) is None:
+            self._sheet = ShortcutSheet(self.window)
+        self._sheet.show()
+        self._sheet.raise_()

@@ -1,0 +1,251 @@
+"""Saving corrections (Ctrl+S off the GUI thread, synchronous on image switch / close), the explicit
+overwrite of the original ground truth, periodic autosave to the recovery folder and restore after a crash.
+
+Policy (also in the shortcut sheet): switching image or closing with unsaved edits saves them to the
+corrections folder silently; if that fails the user chooses retry / discard / stay.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from app.corrections import corrections_dir_for, user_data_dir
+from app.editing import storage
+from app.editing.jobs import run_job
+
+DEFAULT_AUTOSAVE_MS = 30_000
+
+
+def autosave_interval_ms() -> int:
+    """``$FCN_STUDIO_AUTOSAVE_MS`` (tests use a few hundred ms), else 30 s."""
+    try:
+        return max(50, int(os.environ.get("FCN_STUDIO_AUTOSAVE_MS", DEFAULT_AUTOSAVE_MS)))
+    except ValueError:
+        return DEFAULT_AUTOSAVE_MS
+
+
+class Saver(QObject):
+    """Writes the controller's document; the ``ask_*`` methods are its only modal questions."""
+
+    def __init__(self, controller):
+        super().__init__(controller)
+        self.c = controller
+        self.window = controller.window
+        self.recovery_dir = storage.recovery_dir()
+        self._saving = False
+        self._save_again = False
+        self._autosaved_state: int | None = None
+        self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
+        self.timer = QTimer(self)
+        self.timer.setInterval(autosave_interval_ms())
+        self.timer.timeout.connect(self.autosave)
+        self.timer.start()
+
+    # -- where ---------------------------------------------------------------------------------------------
+    def corrections_dir(self) -> Path:
+        """The corrections folder the dataset was opened with (a user folder when there is no dataset)."""
+        ds = self.window.dataset
+        if ds is None:
+            return user_data_dir() / "corrections" / "no-dataset"
+        return Path(ds.labels_dir) if getattr(ds, "labels_dir", None) else corrections_dir_for(ds.root)
+
+    def _dataset_root(self) -> str | None:
+        ds = self.window.dataset
+        return str(Path(ds.root).resolve()) if ds is not None else None
+
+    def recovery_file(self, stem: str) -> Path:
+        return storage.recovery_path(self.recovery_dir, self._dataset_root(), stem)
+
+    # -- saving --------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Ctrl+S: write a copy of the labels in the background; the document stays editable meanwhile."""
+        doc, stem = self.c.document, self.c.stem
+        if doc is None or stem is None:
+            return
+        if self._saving:
+            self._save_again = True
+            return
+        self._saving = True
+        labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
+        folder, palette = self.corrections_dir(), self.window.palette.copy()
+        run_job(lambda: storage.save_correction(folder, stem, labels, palette),
+                lambda path: self._saved(doc, stem, state, path),
+                lambda exc: self._save_failed(stem, folder, exc))
+
+    def save_now(self) -> bool:
+        """Save synchronously (image switch, close, export); False (after reporting) when it failed."""
+        doc, stem = self.c.document, self.c.stem
+        if doc is None or stem is None:
+            return True
+        folder = self.corrections_dir()
+        try:
+            path = storage.save_correction(folder, stem, doc.labels, self.window.palette)
+        except OSError as exc:
+            self._report_failure(stem, folder, exc)
+            return False
+        self._saved(doc, stem, doc.state_id, path, finish_async=False)
+        return True
+
+    def _saved(self, doc, stem: str, state: int, path: Path, finish_async: bool = True) -> None:
+        if finish_async:
+            self._saving = False
+        doc.mark_saved(state)
+        if not doc.is_modified:
+            storage.remove_recovery(self.recovery_file(stem))
+        ds = self.window.dataset
+        if ds is not None and stem in getattr(ds, "stems", []):
+            sample = ds.sample(stem)
+            sample.label_path, sample.corrected = Path(path), True  # the correction is the label in use now
+        self.window.mark_corrected(stem, True)
+        self.window.status_bar.showMessage(f"Saved corrections: {path}", 5000)
+        self.c.update_actions()
+        if finish_async and self._save_again:
+            self._save_again = False
+            if doc is self.c.document and doc.is_modified:
+                self.save()
+
+    def _save_failed(self, stem: str, folder: Path, exc: Exception) -> None:
+        self._saving = self._save_again = False
+        self._report_failure(stem, folder, exc)
+
+    def _report_failure(self, stem: str, folder: Path, exc: Exception) -> None:
+        self.window.report_error(f"Could not save the corrected labels of {stem} to {folder}: {exc}. "
+                                 "Your edits are kept in the window (not saved); free space or choose a "
+                                 "writable dataset folder, then press Ctrl+S again.")
+        self.c.update_actions()
+
+    def leave_image(self) -> bool:
+        """``before_image_change`` hook: save unsaved edits; on failure ask retry / discard / stay."""
+        doc = self.c.document
+        if doc is None or not doc.is_modified:
+            return True
+        while not self.save_now():
+            choice = self.ask_failed_save()
+            if choice == "discard":
+                self.discard_recovery()
+                return True
+            if choice == "cancel":
+                return False
+        return True
+
+    def ask_failed_save(self) -> str:
+        """"retry", "discard" or "cancel" after a failed save on image switch / close."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved corrections",
+                          "The corrected labels could not be saved. Retry, discard the edits, or stay on "
+                          "this image?", parent=self.window)
+        retry = box.addButton("Retry", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Stay", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
+
+    # -- overwrite original --------------------------------------------------------------------------------
+    def overwrite_original(self) -> None:
+        """File → Overwrite original ground truth…: after confirmation, with a backup next to the file."""
+        doc, stem, ds = self.c.document, self.c.stem, self.window.dataset
+        if doc is None or ds is None or stem not in ds.stems:
+            return
+        sample = ds.sample(stem)
+        target = getattr(sample, "original_label_path", None) or sample.label_path
+        if target is None:
+            self.window.report_error(f"{stem} has no original ground-truth file to overwrite; use Ctrl+S.")
+            return
+        if not self.ask_overwrite(Path(target)):
+            return
+        try:
+            backup = storage.overwrite_original(target, doc.labels, label_format=ds.label_format,
+                                                palette=ds.palette, void_value=ds.void_value)
+        except (OSError, ValueError) as exc:
+            self.window.report_error(f"Could not overwrite {target}: {exc}. Your edits are kept.")
+            return
+        self.save_now()  # keep the correction equal to the new original, so both views agree
+        self.window.status_bar.showMessage(f"Overwrote {target}; backup {backup.name}", 8000)
+
+    def ask_overwrite(self, target: Path) -> bool:
+        answer = QMessageBox.question(
+            self.window, "Overwrite original ground truth",
+            f"Replace the dataset's own label file\n{target}\nwith the corrected labels? A backup copy "
+            "(.bak-<time>) is kept next to it.")
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- autosave and recovery -----------------------------------------------------------------------------
+    def autosave(self) -> None:
+        """Timer tick: snapshot unsaved edits into the recovery folder (written off the GUI thread)."""
+        doc, stem = self.c.document, self.c.stem
+        if doc is None or stem is None or not doc.is_modified or doc.state_id == self._autosaved_state:
+            return
+        self._autosaved_state = doc.state_id
+        labels, original, path = doc.labels.copy(), doc.original.copy(), self.recovery_file(stem)
+        root = self._dataset_root()
+        run_job(lambda: storage.write_recovery(path, labels, dataset_root=root, stem=stem, original=original),
+                None, lambda exc: self.window.status_bar.showMessage(f"Autosave failed: {exc}", 8000))
+
+    def discard_recovery(self) -> None:
+        """Forget the current image's unsaved edits (discard)."""
+        if self.c.stem is not None:
+            storage.remove_recovery(self.recovery_file(self.c.stem))
+        self._autosaved_state = None
+
+    def new_document(self) -> None:
+        """A new image is open: restore pending recovered edits for it."""
+        self._autosaved_state = None
+        doc, stem = self.c.document, self.c.stem
+        rec = self.pending.pop((self._dataset_root(), stem), None)
+        if rec is None or doc is None:
+            return
+        if rec.labels.shape != doc.shape:
+            self.window.report_error(f"{rec.path}: recovered labels are {rec.labels.shape}, the image is "
+                                     f"{doc.shape}; not restored.")
+            return
+        doc.replace_all(rec.labels)
+        doc.mark_unsaved()
+        self.window.status_bar.showMessage(f"Restored unsaved edits of {stem} ({rec.describe()})", 8000)
+        self.c.after_edit()
+
+    def offer_recovery(self) -> None:
+        """At start: offer to restore edits a crashed session left in the recovery folder."""
+        found = storage.list_recoveries(self.recovery_dir)
+        if not found:
+            return
+        choice = self.ask_restore(found)
+        if choice == "discard":
+            for rec in found:
+                storage.remove_recovery(rec.path)
+            return
+        if choice != "restore":
+            return
+        for rec in found:
+            root = str(Path(rec.dataset_root).resolve()) if rec.dataset_root else None
+            self.pending[(root, rec.stem)] = rec
+        first = found[-1]
+        if first.dataset_root and self._dataset_root() != str(Path(first.dataset_root).resolve()):
+            self._go_after_open = first.stem
+            self.window.dataset_opened.connect(self._open_pending_stem)
+            self.window.open_dataset(first.dataset_root)
+        elif self.c.stem == first.stem:
+            self.new_document()
+        else:
+            self.window.show_stem(first.stem)
+
+    def _open_pending_stem(self, _dataset) -> None:
+        self.window.dataset_opened.disconnect(self._open_pending_stem)
+        stem = self._go_after_open
+        QTimer.singleShot(0, lambda: self.window.show_stem(stem))  # after the window's own first request
+
+    def ask_restore(self, found: list[storage.Recovery]) -> str:
+        """"restore", "discard" or "later"."""
+        names = "\n".join(r.describe() for r in found[-10:])
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved edits",
+                          f"FCN Studio found unsaved label edits from a session that did not close "
+                          f"normally:\n{names}\n\nRestore them?", parent=self.window)
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        return "restore" if clicked is restore else "discard" if clicked is discard else "later"

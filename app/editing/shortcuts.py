@@ -1,0 +1,65 @@
+"""Every editing shortcut in one table, shown as the shortcut sheet (Help → Editing shortcuts)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+from app.tools import Mode
+
+#: (mode, menu text, key, tip)
+TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
+    (Mode.PAN, "&Navigate", "N", "Left-drag pans the view (no editing)"),
+    (Mode.BRUSH, "&Brush", "B", "Paint the selected class with a round brush"),
+    (Mode.ERASER, "&Eraser", "E", "Paint void (ignored in training and scoring)"),
+    (Mode.FILL, "&Fill", "F", "Fill the connected region of one label under the click"),
+    (Mode.POLYGON, "&Polygon / lasso", "P", "Drag around a region; release fills it with the selected class"),
+    (Mode.PICKER, "Class p&icker", "I", "Click a pixel to select its class"),
+    (Mode.ACCEPT_BRUSH, "&Accept prediction (brush)", "Shift+A", "Paint the current stride's prediction"),
+    (Mode.ACCEPT_REGION, "Accept prediction (&region)", "Shift+R",
+     "Click an error region (prediction ≠ labels) to take the prediction there"),
+    (Mode.REPLACE, "&Replace class", "R", "Click a pixel: its class becomes the selected class everywhere"),
+)
+
+#: Other keys, in the order the sheet lists them.
+OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("0 … 9", "Select class 0 … 9 (more classes: the searchable class list in the tool bar)"),
+    ("[  /  ]", "Brush smaller / bigger"),
+    ("Ctrl+Z", "Undo (one stroke or fill per step, at least 100 steps)"),
+    ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+    ("Ctrl+S", "Save corrections (a palette PNG in the dataset's corrections folder)"),
+    ("O", "Compare: show the original ground truth instead of the corrected labels"),
+    ("Space + left drag, middle drag", "Pan while a tool is active; wheel zooms; right drag zooms too"),
+)
+
+POLICY = (
+    "Unsaved edits are saved to the corrections folder automatically when you switch image or close the "
+    "window (the original ground truth is never touched; File → Overwrite original ground truth… does that "
+    "explicitly, keeping a .bak copy). If that save fails you are asked to retry, discard or stay. "
+    "Unsaved edits are also written to a recovery folder every 30 seconds; after a crash the next start "
+    "offers to restore them."
+)
+
+
+def sheet_html() -> str:
+    """The shortcut sheet as an HTML table."""
+    rows = [f"<tr><td><b>{key}</b></td><td>{text.replace('&', '')} — {tip}</td></tr>"
+            for _mode, text, key, tip in TOOL_SHORTCUTS]
+    rows += [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in OTHER_SHORTCUTS]
+    return (f"<h3>Editing tools</h3><table cellspacing='6'>{''.join(rows)}</table>"
+            f"<h3>Saving</h3><p>{POLICY}</p>")
+
+
+class ShortcutSheet(QDialog):
+    """A small non-modal window listing the editing keys and the saving policy."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Editing shortcuts")
+        label = QLabel(sheet_html())
+        label.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(buttons)
+        self.resize(560, 520)
