@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVB
 from app import file_actions, settings
 from app.actions import Actions
 from app.browser import ImageBrowser
+from app.editing import EditingController
 from app.evaluation_panel import EvaluationPanel
 from app.stride_cache import StrideCache
 from app.views.legend import ClassLegend
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
+        self.editing = EditingController(self)
 
     # ------------------------------------------------------------------ construction
     def _build_widgets(self) -> None:
