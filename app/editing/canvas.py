@@ -32,6 +32,8 @@ class CanvasInput(QObject):
         self._space = False
         self.enabled = True
         self.cursors: list[QGraphicsEllipseItem] = []
+        # viewport wrappers kept here: the app-wide filter must not touch panels Qt has already deleted
+        self._viewports = [(panel.graphics_view.viewport(), panel) for panel in self.panels]
         for panel in self.panels:
             panel.graphics_view.viewport().installEventFilter(self)
             panel.graphics_view.viewport().setMouseTracking(True)
@@ -47,6 +49,8 @@ class CanvasInput(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)  # space is held anywhere in the app while panning
+            if self.panels:
+                self.panels[0].destroyed.connect(lambda *_a, app=app: app.removeEventFilter(self))
 
     # -- coordinates -------------------------------------------------------------------------------------
     @staticmethod
@@ -61,8 +65,8 @@ class CanvasInput(QObject):
         return view_pt.x() - 0.5, view_pt.y() - 0.5
 
     def _panel_of(self, obj) -> object | None:
-        for panel in self.panels:
-            if obj is panel.graphics_view.viewport():
+        for viewport, panel in self._viewports:
+            if obj is viewport:
                 return panel
         return None
 

@@ -1,0 +1,206 @@
+"""The editing controller on the real MainWindow, driven with mouse events on the panels (offscreen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app import settings
+from app.editing import storage
+from app.editing.saving import Saver
+from app.main_window import MainWindow
+from app.tools import Mode
+from fcn_core.data.labels import read_label
+from fcn_core.demo_data import make_demo_dataset
+from fcn_core.predictor import StrideResult
+from tests import gui_helpers as gh
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory) -> Path:
+    return make_demo_dataset(tmp_path_factory.mktemp("demo") / "ds", count=3, size=(96, 72))
+
+
+@pytest.fixture
+def dataset_root(demo_root, tmp_path) -> Path:
+    """A fresh copy per test, so saved corrections do not leak between tests."""
+    import shutil
+
+    root = tmp_path / "ds"
+    shutil.copytree(demo_root, root)
+    return root
+
+
+@pytest.fixture
+def window(qtbot, dataset_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    # the only modal questions get non-blocking answers; single tests override them
+    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
+    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+    monkeypatch.setattr(Saver, "ask_overwrite", lambda self, target: True)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1000, 760)
+    w.show()
+    w.open_dataset(dataset_root)
+    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=30000)
+    yield w
+    settings.use_ini_file(None)
+
+
+def _key(qtbot, w, key, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(w, key, modifier)
+
+
+def test_brush_stroke_undo_redo_save(qtbot, window, dataset_root):
+    ed = window.editing
+    doc = ed.document
+    before = doc.labels.copy()
+    _key(qtbot, window, Qt.Key.Key_B)
+    assert ed.mode == Mode.BRUSH
+    _key(qtbot, window, Qt.Key.Key_4)
+    assert ed.label == 4
+    ed.set_brush_size(5)
+    gh.drag(window.panels["gt"], [(10, 20), (50, 20)])
+    changed = doc.labels != before
+    assert changed.any() and (doc.labels[20, 12:49] == 4).all()
+    assert window.current_gt is doc.labels  # the GT panel shows the document's array
+    assert doc.is_modified and window.windowTitle().endswith("*")
+    shown = window.grid._gt_rgba  # repainted in place: the colour of class 4 where painted
+    assert (shown[20, 30, :3] == window.palette[4]).all()
+    _key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (doc.labels == before).all()
+    _key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert (doc.labels[20, 12:49] == 4).all()
+    _key(qtbot, window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not doc.is_modified, timeout=10000)
+    saved = dataset_root / "corrections" / f"{ed.stem}.png"
+    assert (read_label(saved) == doc.labels).all()
+    original = dataset_root / "SegmentationClass" / f"{ed.stem}.png"
+    assert (read_label(original) == before).all()  # the original ground truth is untouched
+    assert window.dataset.sample(ed.stem).corrected
+
+
+def test_navigate_mode_space_and_middle_drag_do_not_paint(qtbot, window):
+    doc = window.editing.document
+    before = doc.labels.copy()
+    window.editing.set_mode(Mode.PAN)
+    gh.drag(window.panels["gt"], [(10, 10), (40, 40)])
+    window.editing.set_mode(Mode.BRUSH)
+    gh.drag(window.panels["gt"], [(10, 10), (40, 40)], button=Qt.MouseButton.MiddleButton)
+    qtbot.keyPress(window, Qt.Key.Key_Space)
+    gh.drag(window.panels["gt"], [(10, 10), (40, 40)])
+    qtbot.keyRelease(window, Qt.Key.Key_Space)
+    assert (doc.labels == before).all() and not doc.can_undo
+    gh.drag(window.panels["overlay"], [(10, 10), (40, 40)])  # the overlay panel edits the same labels
+    assert (doc.labels != before).any()
+
+
+def test_brush_outline_is_true_to_size(qtbot, window):
+    ed = window.editing
+    ed.set_mode(Mode.BRUSH)
+    ed.set_brush_size(9)
+    _key(qtbot, window, Qt.Key.Key_BracketRight)
+    assert ed.brush_size == 12
+    gh.mouse_move(window.panels["gt"], 30, 30)
+    outline = ed.canvas.cursors[0]
+    assert outline.isVisible()
+    rect = outline.rect()  # in image pixels (view coordinates), whatever the zoom
+    assert rect.width() == pytest.approx(12) and rect.center().x() == pytest.approx(30.5, abs=0.6)
+    ed.set_mode(Mode.FILL)
+    gh.mouse_move(window.panels["gt"], 31, 30)
+    assert not outline.isVisible()
+
+
+def test_failed_save_keeps_edits(qtbot, window, monkeypatch, dataset_root):
+    ed = window.editing
+    ed.set_mode(Mode.BRUSH)
+    gh.drag(window.panels["gt"], [(5, 5), (30, 5)])
+    edited = ed.document.labels.copy()
+
+    def disk_full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage, "save_correction", disk_full)
+    with qtbot.waitSignal(window.error_reported, timeout=10000) as blocker:
+        _key(qtbot, window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert "No space left" in blocker.args[0] and ed.stem in blocker.args[0]
+    assert ed.document.is_modified and (ed.document.labels == edited).all()
+    assert not (dataset_root / "corrections" / f"{ed.stem}.png").exists()
+    # switching image: the automatic save fails too; "stay" keeps the image and the edits
+    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "cancel")
+    stem = ed.stem
+    other = [s for s in window.dataset.stems if s != stem][0]
+    window.show_stem(other)
+    qtbot.wait(200)
+    assert window.current_stem == stem and ed.document.is_modified and (ed.document.labels == edited).all()
+
+
+def test_switch_image_saves_corrections_and_compare_original(qtbot, window, dataset_root):
+    ed = window.editing
+    stem, original = ed.stem, ed.document.labels.copy()
+    ed.set_mode(Mode.FILL)
+    ed.label = 2
+    gh.click(window.panels["gt"], 1, 1)
+    edited = ed.document.labels.copy()
+    assert (edited != original).any()
+    other = [s for s in window.dataset.stems if s != stem][0]
+    window.show_stem(other)
+    qtbot.waitUntil(lambda: ed.stem == other, timeout=20000)
+    assert (read_label(dataset_root / "corrections" / f"{stem}.png") == edited).all()
+    window.show_stem(stem)
+    qtbot.waitUntil(lambda: ed.stem == stem, timeout=20000)
+    assert (ed.document.labels == edited).all() and not ed.document.is_modified  # corrections shown
+    ed.compare_action.trigger()
+    assert (window.current_gt == original).all()
+    gh.drag(window.panels["gt"], [(5, 5), (30, 30)])  # comparing is read-only
+    ed.compare_action.trigger()
+    assert window.current_gt is ed.document.labels and (ed.document.labels == edited).all()
+
+
+def test_overwrite_original_keeps_backup(qtbot, window, dataset_root):
+    ed = window.editing
+    ed.set_mode(Mode.ERASER)
+    gh.drag(window.panels["gt"], [(5, 30), (40, 30)])
+    ed.overwrite_action.trigger()
+    gt_file = dataset_root / "SegmentationClass" / f"{ed.stem}.png"
+    backups = list(gt_file.parent.glob(f"{gt_file.name}.bak-*"))
+    assert len(backups) == 1
+    assert (read_label(gt_file) == ed.document.labels).all()
+    assert not (read_label(backups[0]) == ed.document.labels).all()
+    assert not ed.document.is_modified
+
+
+def test_accept_prediction_tools_use_current_stride(qtbot, window):
+    ed = window.editing
+    h, w = ed.document.shape
+    pred = np.full((h, w), 7, np.uint8)
+    zeros = np.zeros((h, w), np.float32)
+    nines = np.full((h, w), 9, np.uint8)
+    window.current_results = {8: StrideResult(pred, zeros, zeros), 32: StrideResult(nines, zeros, zeros)}
+    window.current_stride = 8
+    ed.set_mode(Mode.ACCEPT_BRUSH)
+    ed.set_brush_size(3)
+    gh.drag(window.panels["gt"], [(10, 10), (20, 10)])
+    assert (ed.document.labels[10, 11:20] == 7).all()
+    window.current_stride = 32
+    ed.set_mode(Mode.ACCEPT_REGION)
+    gh.click(window.panels["gt"], 50, 50)
+    assert (ed.document.labels == 9).sum() > 0.5 * h * w  # the whole disagreeing region took stride 32
+    ed.undo()
+    assert not (ed.document.labels == 9).any()
+
+
+def test_shortcut_sheet_and_moved_keys(qtbot, window):
+    ed = window.editing
+    ed.show_shortcuts()
+    assert ed._sheet.isVisible()
+    # the window's own single-key actions that collided with tool keys moved to Shift+key, still reachable
+    for text, key in ed.moved_shortcuts.items():
+        assert key.startswith("Shift+"), text
+    keys = {s.toString() for a in ed.tool_actions.values() for s in a.shortcuts()}
+    assert {"B", "E", "F", "P", "I"} <= keys
