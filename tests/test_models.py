@@ -37,11 +37,12 @@ def _randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 @pytest.mark.parametrize("size", [(1, 1), (37, 53), (375, 500)])
 def test_output_has_input_size(arch, batch_norm, size):
     model = build_model(arch, 3, batch_norm=batch_norm, width=TINY).eval()
+    n = 1 if size[0] > 100 else 2  # batch of 2 where it is cheap
     with torch.no_grad():
-        out = forward_strides(model, torch.rand(2, 3, *size))
+        out = forward_strides(model, torch.rand(n, 3, *size))
     assert sorted(out) == sorted(model.strides)
     for logits in out.values():
-        assert logits.shape == (2, 3, *size)
+        assert logits.shape == (n, 3, *size)
         assert torch.isfinite(logits).all()
 
 

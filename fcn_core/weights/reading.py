@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,10 @@ def read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str
 def read_torch_file(path: Path) -> Any:
     """``torch.load(weights_only=True)`` with plain-words errors; arbitrary pickled objects are refused."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # Harmless notes from torch (e.g. "pickle protocol 4") would only confuse users of the app.
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         msg = str(exc)
         match = re.search(r"GLOBAL ([\w.]+)", msg)
