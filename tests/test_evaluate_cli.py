@@ -97,7 +97,7 @@ def _tiny_multistride_checkpoint(path):
     from fcn_core.weights import CAFFE_PREPROCESSING, save_checkpoint
 
     torch.manual_seed(0)
-    model = build_model("fcn-multi", num_classes=21, width=0.125)
+    model = build_model("fcn-multi", num_classes=21, width=0.0625)
     with torch.no_grad():  # score layers start at zero: give them values so predictions differ by stride
         for name, p in model.named_parameters():
             if name.startswith("score"):
