@@ -43,18 +43,32 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _stats(times: list[float]) -> dict[str, float]:
+    med, low = statistics.median(times), min(times)
+    return {"median_ms": round(med, 3), "min_ms": round(low, 3), "runs": len(times)}
+
+
 def time_ms(fn: Callable[[], object], device: str, warmup: int, repeat: int) -> dict[str, float]:
     """Median and min wall time of ``fn`` in ms after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        fn()
+    return time_interleaved({"fn": fn}, device, warmup, repeat)["fn"]
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], device: str, warmup: int,
+                     repeat: int) -> dict[str, dict[str, float]]:
+    """Time several functions round-robin (one call of each per round), so a busy shared machine slows
+    them all alike instead of whichever happened to run during the busy spell."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
     sync(device)
-    times = []
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        sync(device)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return {"median_ms": round(statistics.median(times), 3), "min_ms": round(min(times), 3), "runs": repeat}
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            sync(device)
+            times[key].append((time.perf_counter() - t0) * 1e3)
+    return {k: _stats(v) for k, v in times.items()}
 
 
 def seeded_model(arch: str, width: float, seed: int = 0) -> torch.nn.Module:
@@ -127,28 +141,29 @@ def native_cpu_bf16() -> bool:
 def bench_fcn8s(device: str, cfg: dict, tmp: Path) -> tuple[dict, dict]:
     size = cfg["size"]
     image = synthetic_photo(size, size, np.random.default_rng(1))
-    loaded = load_model(checkpoint(tmp, "fcn8s", cfg["width"]))
-    base = time_ms(baseline_fn(loaded.model, image, device), device, cfg["warmup"], cfg["repeat"])
-    loaded.model.cpu()
-    candidates = {}
+    ckpt = checkpoint(tmp, "fcn8s", cfg["width"])
+    fns: dict[str, Callable[[], object]] = {"baseline": baseline_fn(load_model(ckpt).model, image, device)}
+    settings: dict[str, dict] = {}
     for setting in candidate_settings(device, cfg["quick"]):
-        pred = Predictor(load_model(checkpoint(tmp, "fcn8s", cfg["width"])), device=device, **setting)
         key = setting["precision"] + ("+channels_last" if setting["channels_last"] else "") + (
             "+compile" if setting.get("compile") else "")
-        candidates[key] = dict(time_ms(lambda p=pred: p.predict(image), device, cfg["warmup"], cfg["repeat"]),
-                               setting=setting)
-        del pred
-    best_key = min(candidates, key=lambda k: candidates[k]["median_ms"])
-    best = candidates[best_key]["setting"]
+        pred = Predictor(load_model(ckpt), device=device, **setting)
+        settings[key] = setting
+        fns[key] = lambda p=pred: p.predict(image)
+    timed = time_interleaved(fns, device, cfg["warmup"], cfg["repeat"])
+    base = timed.pop("baseline")
+    best_key = min(timed, key=lambda k: timed[k]["median_ms"])
     result = {
         "arch": "fcn8s", "width": cfg["width"], "image_hw": [size, size], "batch": 1,
         "baseline": dict(base, what="eager fp32 NCHW, host preprocessing, argmax .max(1)[1] then .cpu()"),
-        "ours": dict(candidates[best_key], what="Predictor.predict (uint8 image in, labels+confidence out)"),
+        "ours": dict(timed[best_key], setting=settings[best_key],
+                     what="Predictor.predict (uint8 image in, labels+confidence+margin out)"),
         "ours_setting": best_key,
-        "speedup": round(base["median_ms"] / candidates[best_key]["median_ms"], 3),
-        "candidates": {k: v["median_ms"] for k, v in candidates.items()},
+        "speedup": round(base["median_ms"] / timed[best_key]["median_ms"], 3),
+        "candidates": {k: v["median_ms"] for k, v in timed.items()},
+        "timing": "baseline and candidates timed round-robin, one call each per round",
     }
-    return result, best
+    return result, settings[best_key]
 
 
 def bench_multi(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
