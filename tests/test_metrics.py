@@ -139,3 +139,17 @@ def test_accumulator_sums_and_resets(voc_pairs):
     assert np.array_equal(acc.matrix, total) and acc.images == 5
     acc.reset()
     assert acc.matrix.sum() == 0 and acc.images == 0
+
+
+def test_uint8_fast_path_equals_general_path(voc_pairs):
+    for gt, pred in voc_pairs[:5]:
+        fast = confusion_matrix(gt, pred, 21)
+        general = confusion_matrix(gt.astype(np.int64), pred.astype(np.int32), 21)
+        assert fast.dtype == general.dtype == np.int64 and np.array_equal(fast, general)
+    gt = np.array([[0, 11], [1, 2]], np.int64)
+    pred = np.array([[0, 5], [1, 2]], np.int64)
+    assert confusion_matrix(gt, pred, 3, ignore_index=11).sum() == 3
+    with pytest.raises(ValueError, match="prediction has values"):
+        confusion_matrix(gt, np.full((2, 2), 3, np.int64), 3, ignore_index=11)
+    with pytest.raises(ValueError, match="ground truth has values"):
+        confusion_matrix(np.full((2, 2), 4, np.int64), pred, 3, ignore_index=11)
