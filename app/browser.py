@@ -142,8 +142,13 @@ class ImageFilterProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_class_filter(self, class_index: int | None) -> None:
-        self.class_filter = class_index
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self.class_filter = class_index
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.class_filter = class_index
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row, source_parent) -> bool:
         if self.class_filter is None:

@@ -353,7 +353,11 @@ class MainWindow(QMainWindow):
         self.stride_changed.emit(stride)
 
     def _show_stride(self) -> None:
-        res = (self.current_results or {}).get(self.current_stride)
+        res = None
+        if self.model_set is not None and self.current_stem is not None:
+            res = self.cache.get(self.current_stem, self.model_set.model_id, self.current_stride)
+        if res is None:  # evicted (tiny cache) or not a model result: what the image arrived with
+            res = (self.current_results or {}).get(self.current_stride)
         self.grid.set_prediction(res)
         title = "Prediction (no model)" if self.model_set is None else "Prediction"
         if res is not None:

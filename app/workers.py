@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
 from app.model_set import ModelSet, load_model_set
 
@@ -92,6 +92,17 @@ class InferenceWorker(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._drain)
+
+    @Slot()
+    def stop(self) -> None:
+        """Runs in the worker thread: stop the timer, go back to the GUI thread, end this thread."""
+        self._timer.stop()
+        self._pending, self._prefetch = None, []
+        thread = QThread.currentThread()
+        app = QCoreApplication.instance()
+        if app is not None:
+            self.moveToThread(app.thread())  # so the timer is destroyed in the thread that owns it
+        thread.quit()
 
     @Slot(object)
     def set_dataset(self, dataset) -> None:
@@ -181,6 +192,7 @@ class InferenceClient(QObject):
     _set_dataset = Signal(object)
     _load_models = Signal(object, object, str)
     _forget = Signal(str)
+    _stop = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +204,7 @@ class InferenceClient(QObject):
         self._set_dataset.connect(self.worker.set_dataset)
         self._load_models.connect(self.worker.load_models)
         self._forget.connect(self.worker.forget)
+        self._stop.connect(self.worker.stop)
         self.result_ready = self.worker.result_ready
         self.failed = self.worker.failed
         self.models_loaded = self.worker.models_loaded
@@ -227,8 +240,10 @@ class InferenceClient(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop the thread (waits for the forward pass in flight)."""
         if self.thread.isRunning():
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+            self._stop.emit()
+            if not self.thread.wait(timeout_ms):
+                self.thread.quit()
+                self.thread.wait(timeout_ms)
 
 
 class _TaskSignals(QObject):

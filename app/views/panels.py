@@ -40,6 +40,7 @@ class PanelGrid(QWidget):
         self._pred = None  # StrideResult or None
         self._gt_rgba: np.ndarray | None = None
         self._overlay_rgba: np.ndarray | None = None
+        self._extras = {"error": False, "confidence": False}
         self.set_extra_panels(error=False, confidence=False)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -50,12 +51,14 @@ class PanelGrid(QWidget):
             order.append(("error", 0, 2))
         if confidence:
             order.append(("confidence", 1 if error else 0, 2))
+        self._extras = {"error": error, "confidence": confidence}
         shown = {key for key, _, _ in order}
-        for key, panel in self.panels.items():
+        for panel in self.panels.values():
             self._grid.removeWidget(panel)
-            panel.setVisible(key in shown)
         for key, row, col in order:
             self._grid.addWidget(self.panels[key], row, col)
+        for key, panel in self.panels.items():
+            panel.setVisible(key in shown)
         for col in range(3):
             self._grid.setColumnStretch(col, 1 if col < 2 or error or confidence else 0)
         self._paint_error()
@@ -63,7 +66,7 @@ class PanelGrid(QWidget):
 
     def visible_extras(self) -> tuple[bool, bool]:
         """(error shown, confidence shown)."""
-        return self.panels["error"].isVisibleTo(self), self.panels["confidence"].isVisibleTo(self)
+        return self._extras["error"], self._extras["confidence"]
 
     # -- content --------------------------------------------------------------------------------
     def set_palette(self, palette: np.ndarray) -> None:
@@ -159,7 +162,7 @@ class PanelGrid(QWidget):
 
     def _paint_error(self) -> None:
         panel = self.panels["error"]
-        if not panel.isVisibleTo(self):
+        if not self._extras["error"]:
             return
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
@@ -171,7 +174,7 @@ class PanelGrid(QWidget):
 
     def _paint_confidence(self) -> None:
         panel = self.panels["confidence"]
-        if not panel.isVisibleTo(self):
+        if not self._extras["confidence"]:
             return
         if self._pred is None:
             panel.show_rgb(None)
