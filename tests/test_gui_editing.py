@@ -204,3 +204,29 @@ def test_shortcut_sheet_and_moved_keys(qtbot, window):
         assert key.startswith("Shift+"), text
     keys = {s.toString() for a in ed.tool_actions.values() for s in a.shortcuts()}
     assert {"B", "E", "F", "P", "I"} <= keys
+
+
+def test_partial_repaint_updates_only_the_rect(qtbot):
+    import pyqtgraph as pg
+
+    from app.editing.partial_repaint import repaint_rect
+
+    view = pg.GraphicsView()
+    qtbot.addWidget(view)
+    box = pg.ViewBox(invertY=True)
+    view.setCentralItem(box)
+    rgba = np.zeros((40, 50, 4), np.uint8)
+    rgba[..., 3] = 255
+    item = pg.ImageItem(axisOrder="row-major")
+    item.setImage(rgba, autoLevels=False, levels=(0, 255))
+    box.addItem(item)
+    view.show()
+    assert not repaint_rect(item, (0, 1, 0, 1)) or item.qimage is not None  # before any paint: full update
+    view.viewport().repaint()
+    qtbot.waitUntil(lambda: item.qimage is not None and not item._renderRequired)
+    qimage_before = item.qimage
+    item.image[10:12, 20:25] = (200, 30, 40, 255)
+    assert repaint_rect(item, (10, 12, 20, 25))
+    assert item.qimage is qimage_before and not item._renderRequired  # no full re-render
+    assert item.qimage.pixelColor(22, 11).getRgb() == (200, 30, 40, 255)
+    assert item.qimage.pixelColor(19, 11).getRgb() == (0, 0, 0, 255)
