@@ -221,7 +221,7 @@ def test_partial_repaint_updates_only_the_rect(qtbot):
     item.setImage(rgba, autoLevels=False, levels=(0, 255))
     box.addItem(item)
     view.show()
-    assert not repaint_rect(item, (0, 1, 0, 1)) or item.qimage is not None  # before any paint: full update
+    assert not repaint_rect(item, (0, 1, 0, 1))  # nothing rendered yet: falls back to a full update
     view.viewport().repaint()
     qtbot.waitUntil(lambda: item.qimage is not None and not item._renderRequired)
     qimage_before = item.qimage
@@ -230,3 +230,43 @@ def test_partial_repaint_updates_only_the_rect(qtbot):
     assert item.qimage is qimage_before and not item._renderRequired  # no full re-render
     assert item.qimage.pixelColor(22, 11).getRgb() == (200, 30, 40, 255)
     assert item.qimage.pixelColor(19, 11).getRgb() == (0, 0, 0, 255)
+
+
+def test_export_from_the_app_includes_corrections(qtbot, window, tmp_path):
+    ed = window.editing
+    ed.set_mode(Mode.FILL)
+    ed.label = 6
+    gh.click(window.panels["gt"], 0, 0)
+    edited, stem = ed.document.labels.copy(), ed.stem
+    out = tmp_path / "exported"
+    assert ed.jobs.start_export(out)  # unsaved edits are saved first, then exported in the background
+    qtbot.waitUntil(lambda: not ed.jobs.busy() and ed.jobs.last_result is not None, timeout=60000)
+    assert ed.jobs.last_error is None and not ed.jobs.last_result.get("stopped")
+    assert (read_label(out / "SegmentationClass" / f"{stem}.png") == edited).all()
+
+
+def test_finetune_from_the_app_reloads_the_new_model(qtbot, window, tmp_path):
+    import torch
+
+    from fcn_core.data.palette import voc_palette
+    from fcn_core.models import build_model
+    from fcn_core.weights import IMAGENET_PREPROCESSING, save_checkpoint
+
+    torch.manual_seed(0)
+    names = list(window.dataset.class_names)
+    model = build_model("fcn32s", len(names), width=1 / 16)
+    start = tmp_path / "start.safetensors"
+    save_checkpoint(start, model, arch="fcn32s", class_names=names, palette=voc_palette(len(names)),
+                    preprocessing=IMAGENET_PREPROCESSING, options={"width": 1 / 16, "batch_norm": False})
+    window.open_models([str(start)])
+    qtbot.waitUntil(lambda: window.model_set is not None, timeout=60000)
+    ed = window.editing
+    ed.set_mode(Mode.BRUSH)
+    gh.drag(window.panels["gt"], [(5, 5), (40, 40)])
+    assert ed.jobs.start_finetune(tmp_path / "tuned", max_iters=2, device="cpu")
+    qtbot.waitUntil(lambda: not ed.jobs.busy() and bool(ed.jobs.last_result or ed.jobs.last_error),
+                    timeout=240000)
+    assert ed.jobs.last_error is None, ed.jobs.last_error
+    best = Path(ed.jobs.last_result)
+    assert best.is_file() and best.parent == tmp_path / "tuned"
+    qtbot.waitUntil(lambda: [Path(p) for p in window.model_set.paths] == [best], timeout=60000)
