@@ -66,8 +66,9 @@ class Predictor:
 
     ``device`` None picks CUDA when available, else CPU. ``precision`` is "fp32", "fp16" or "bf16"; fp16 on
     CPU falls back to fp32 (slow and poorly supported there), bf16 on a GPU without bf16 falls back to fp16
-    (see ``notes``). ``channels_last`` None means "on CUDA". ``compile=True`` wraps the model in
-    ``torch.compile`` (falls back to eager with a note if that fails).
+    (see ``notes``). ``channels_last`` None means "on CUDA". ``batch_size`` caps images per forward pass
+    (None: no cap; an out-of-memory error sets one). ``compile=True`` wraps the model in ``torch.compile``
+    (falls back to eager with a note if that fails).
     """
 
     def __init__(
@@ -77,14 +78,15 @@ class Predictor:
         device: str | None = None,
         precision: str = "fp32",
         channels_last: bool | None = None,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         compile: bool = False,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.loaded = loaded
         self.notes: list[str] = []
-        self.batch_size = max(1, int(batch_size))
+        # None: run each predict_batch call's equal-sized images in one forward (the caller batches).
+        self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
         self._device = _resolve_device(device)
         if self._device.type == "cpu" and precision == "fp16":
             self.notes.append("fp16 is not supported well on CPU; using fp32")
@@ -156,6 +158,14 @@ class Predictor:
                 self.notes.append(f"torch.compile unavailable ({exc}); running eager")
                 self._forward = model
 
+    def _disable_compile(self, exc: BaseException) -> None:
+        note = f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager"
+        log.warning(note)
+        self.notes.append(note)
+        self._want_compile = False
+        self._compiled = False
+        self._forward = self.loaded.model
+
     def _fall_back_to_cpu(self, reason: str) -> None:
         note = f"fell back from {self.device} {self.precision} to cpu fp32: {reason}"
         log.warning(note)
@@ -186,12 +196,17 @@ class Predictor:
         for indices in groups.values():
             start = 0
             while start < len(indices):
-                chunk = indices[start : start + self.batch_size]
+                cap = self.batch_size or len(indices)
+                chunk = indices[start : start + cap]
                 try:
                     outs = self._run(np.stack([arrays[i] for i in chunk]), wanted)
                 except Exception as exc:
                     if not _is_oom(exc):
-                        raise
+                        if not self._compiled:
+                            raise
+                        # torch.compile fails lazily (first call) on unsupported setups: go eager, retry.
+                        self._disable_compile(exc)
+                        continue
                     self._handle_oom(exc, len(chunk))
                     continue  # retry the same images with the smaller batch / on the CPU
                 for i, out in zip(chunk, outs):

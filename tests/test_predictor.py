@@ -177,6 +177,23 @@ def test_out_of_memory_on_cpu_fp32_is_a_clear_error_and_other_errors_propagate()
         pred.predict(_images([(10, 10)])[0])
 
 
+def test_compile_failure_falls_back_to_eager(monkeypatch):
+    def fake_compile(model, **kwargs):
+        def compiled(x):
+            raise RuntimeError("inductor: no C++ compiler found")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    img = _images([(21, 26)], seed=10)[0]
+    expected = Predictor(_loaded(seed=11), device="cpu").predict(img)
+    pred = Predictor(_loaded(seed=11), device="cpu", compile=True)
+    assert pred.describe() == "cpu fp32 compiled"
+    got = pred.predict(img)
+    assert pred.describe() == "cpu fp32" and any("torch.compile failed" in n for n in pred.notes)
+    assert np.array_equal(got[8].labels, expected[8].labels)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_fp16_channels_last_matches_cpu():
     img = _images([(96, 128)], seed=8)[0]
