@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
-from app.editing.jobs import run_job
+from app.editing.jobs import run_job, wait_for_jobs
 
 DEFAULT_AUTOSAVE_MS = 30_000
 
@@ -39,6 +39,8 @@ class Saver(QObject):
         self._saving = False
         self._save_again = False
         self._autosaved_state: int | None = None
+        self._generation = 0
+        self._autosave_gen = 0  # bumped by every save: a late background result never overrides a newer one
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
@@ -70,10 +72,12 @@ class Saver(QObject):
             self._save_again = True
             return
         self._saving = True
+        self._generation += 1
+        gen = self._generation
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
         folder, palette = self.corrections_dir(), self.window.palette.copy()
         run_job(lambda: storage.save_correction(folder, stem, labels, palette),
-                lambda path: self._saved(doc, stem, state, path),
+                lambda path: self._saved(doc, stem, state, path, gen=gen),
                 lambda exc: self._save_failed(stem, folder, exc))
 
     def save_now(self) -> bool:
@@ -81,20 +85,26 @@ class Saver(QObject):
         doc, stem = self.c.document, self.c.stem
         if doc is None or stem is None:
             return True
+        if self._saving:
+            wait_for_jobs()  # an older snapshot still being written must not land after this one
+        self._generation += 1
         folder = self.corrections_dir()
         try:
             path = storage.save_correction(folder, stem, doc.labels, self.window.palette)
         except OSError as exc:
             self._report_failure(stem, folder, exc)
             return False
-        self._saved(doc, stem, doc.state_id, path, finish_async=False)
+        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False)
         return True
 
-    def _saved(self, doc, stem: str, state: int, path: Path, finish_async: bool = True) -> None:
+    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True) -> None:
         if finish_async:
             self._saving = False
+        if gen != self._generation:
+            return  # a synchronous save already wrote newer labels and did the bookkeeping
         doc.mark_saved(state)
         if not doc.is_modified:
+            self._autosave_gen += 1  # an autosave still in flight must not resurrect the recovery file
             storage.remove_recovery(self.recovery_file(stem))
         ds = self.window.dataset
         if ds is not None and stem in getattr(ds, "stems", []):
@@ -181,12 +191,17 @@ class Saver(QObject):
             return
         self._autosaved_state = doc.state_id
         labels, original, path = doc.labels.copy(), doc.original.copy(), self.recovery_file(stem)
-        root = self._dataset_root()
-        run_job(lambda: storage.write_recovery(path, labels, dataset_root=root, stem=stem, original=original),
-                None, lambda exc: self.window.status_bar.showMessage(f"Autosave failed: {exc}", 8000))
+        root, gen = self._dataset_root(), self._autosave_gen
+
+        def write() -> None:
+            if gen == self._autosave_gen:  # skipped when a save or discard happened since the snapshot
+                storage.write_recovery(path, labels, dataset_root=root, stem=stem, original=original)
+
+        run_job(write, None, lambda exc: self.window.status_bar.showMessage(f"Autosave failed: {exc}", 8000))
 
     def discard_recovery(self) -> None:
         """Forget the current image's unsaved edits (discard)."""
+        self._autosave_gen += 1
         if self.c.stem is not None:
             storage.remove_recovery(self.recovery_file(self.c.stem))
         self._autosaved_state = None
@@ -202,7 +217,9 @@ class Saver(QObject):
             self.window.report_error(f"{rec.path}: recovered labels are {rec.labels.shape}, the image is "
                                      f"{doc.shape}; not restored.")
             return
-        doc.replace_all(rec.labels)
+        if doc.replace_all(rec.labels) is None:
+            storage.remove_recovery(rec.path)  # already saved: nothing to restore
+            return
         doc.mark_unsaved()
         self.window.status_bar.showMessage(f"Restored unsaved edits of {stem} ({rec.describe()})", 8000)
         self.c.after_edit()
