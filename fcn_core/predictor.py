@@ -246,7 +246,9 @@ class Predictor:
             labels = top.indices[:, 0].to(torch.uint8)
             conf = top.values[:, 0]
             margin = conf - top.values[:, 1] if k == 2 else conf.clone()
-            per_stride[stride] = (labels.cpu().numpy(), conf.cpu().numpy(), margin.cpu().numpy())
+            # Two transfers per stride (uint8 labels; confidence+margin stacked) rather than three.
+            stats = torch.stack([conf, margin], dim=1).cpu().numpy()
+            per_stride[stride] = (labels.cpu().numpy(), stats[:, 0], stats[:, 1])
         out: list[dict[int, StrideResult]] = []
         for n in range(batch.shape[0]):
             out.append({s: StrideResult(lab[n], cf[n], mg[n]) for s, (lab, cf, mg) in per_stride.items()})
