@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             app.quit()
 
         window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
+        window.error_reported.connect(lambda msg: print(f"fcn-studio: {msg}", file=sys.stderr))
         QTimer.singleShot(int(args.timeout * 1000), give_up)
     if args.image:
         window.dataset_opened.connect(lambda _ds: window.browser.select_stem(args.image))

@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         self.client.result_ready.connect(self._on_result)
         self.client.failed.connect(self._on_failed)
         self.client.models_loaded.connect(self._on_models_loaded)
-        self.client.models_failed.connect(lambda msg: self._on_models_failed(msg))
+        self.client.models_failed.connect(self._on_models_failed)
         self.evaluation.run_button.clicked.connect(self.evaluate_dataset)
         self.evaluation.image_scored.connect(lambda stem, sc, cl: self.browser.model.update_row(
             stem, scores=sc, classes=cl))

@@ -188,6 +188,10 @@ class InferenceWorker(QObject):
 class InferenceClient(QObject):
     """GUI-thread handle: starts the worker thread, numbers requests, forwards results."""
 
+    result_ready = Signal(object)  # ImageResult
+    failed = Signal(int, str, str)  # req_id, stem, message
+    models_loaded = Signal(object)  # ModelSet
+    models_failed = Signal(str)
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _load_models = Signal(object, object, str)
@@ -205,10 +209,11 @@ class InferenceClient(QObject):
         self._load_models.connect(self.worker.load_models)
         self._forget.connect(self.worker.forget)
         self._stop.connect(self.worker.stop)
-        self.result_ready = self.worker.result_ready
-        self.failed = self.worker.failed
-        self.models_loaded = self.worker.models_loaded
-        self.models_failed = self.worker.models_failed
+        # relayed through this GUI-thread object, so even plain callables connected here run in the GUI thread
+        self.worker.result_ready.connect(self.result_ready)
+        self.worker.failed.connect(self.failed)
+        self.worker.models_loaded.connect(self.models_loaded)
+        self.worker.models_failed.connect(self.models_failed)
         self._next_id = 0
         self.latest_id = -1
         self.thread.start()
