@@ -270,3 +270,24 @@ def test_finetune_from_the_app_reloads_the_new_model(qtbot, window, tmp_path):
     best = Path(ed.jobs.last_result)
     assert best.is_file() and best.parent == tmp_path / "tuned"
     qtbot.waitUntil(lambda: [Path(p) for p in window.model_set.paths] == [best], timeout=60000)
+
+
+def test_lasso_outline_follows_the_drag_and_fills_on_release(qtbot, window):
+    ed = window.editing
+    ed.set_mode(Mode.POLYGON)
+    ed.label = 5
+    panel = window.panels["gt"]
+    vp = panel.graphics_view.viewport()
+    pts = [(10, 10), (60, 10), (60, 50), (10, 50)]
+    left = Qt.MouseButton.LeftButton
+    gh._send(vp, gh.QEvent.Type.MouseButtonPress, gh.image_to_widget(panel, *pts[0]), left, left)
+    for p in pts[1:]:
+        gh._send(vp, gh.QEvent.Type.MouseMove, gh.image_to_widget(panel, *p), Qt.MouseButton.NoButton,
+                 Qt.MouseButton.LeftButton)
+    lasso = ed.canvas.lassos[0]
+    assert lasso.isVisible() and lasso.path().boundingRect().width() == pytest.approx(50, abs=2)
+    assert not (ed.document.labels[20:40, 20:50] == 5).all()  # nothing filled before release
+    gh._send(vp, gh.QEvent.Type.MouseButtonRelease, gh.image_to_widget(panel, *pts[-1]),
+             Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
+    assert not lasso.isVisible()
+    assert (ed.document.labels[12:48, 12:58] == 5).all()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem, QGraphicsPathItem
 
 from app.tools import BRUSH_MODES, Drag, Mode
 
@@ -32,6 +32,8 @@ class CanvasInput(QObject):
         self._space = False
         self.enabled = True
         self.cursors: list[QGraphicsEllipseItem] = []
+        self.lassos: list[QGraphicsPathItem] = []  # the polygon tool's outline while dragging
+        self._lasso_path: QPainterPath | None = None
         # viewport wrappers kept here: the app-wide filter must not touch panels Qt has already deleted
         self._viewports = [(panel.graphics_view.viewport(), panel) for panel in self.panels]
         for panel in self.panels:
@@ -46,6 +48,12 @@ class CanvasInput(QObject):
             outline.setVisible(False)
             panel.view_box.addItem(outline, ignoreBounds=True)
             self.cursors.append(outline)
+            lasso = QGraphicsPathItem()
+            lasso.setPen(pen)
+            lasso.setZValue(100)
+            lasso.setVisible(False)
+            panel.view_box.addItem(lasso, ignoreBounds=True)
+            self.lassos.append(lasso)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)  # space is held anywhere in the app while panning
@@ -101,6 +109,7 @@ class CanvasInput(QObject):
             self.update_cursor(view_pt)
             if self._drag is not None:
                 self._drag.send(self.doc_point(view_pt))
+                self._extend_lasso(view_pt)
                 return True
             return False
         if event.button() != Qt.MouseButton.LeftButton:
@@ -114,11 +123,27 @@ class CanvasInput(QObject):
         if not self.enabled or self._space or self._mode() == Mode.PAN or self._drag is not None:
             return False
         self._drag = self._start(self.doc_point(view_pt))
+        if self._drag is not None and self._mode() == Mode.POLYGON:
+            self._lasso_path = QPainterPath(view_pt)
+            self._extend_lasso(view_pt)
         return self._drag is not None
+
+    def _extend_lasso(self, view_pt: QPointF) -> None:
+        if self._lasso_path is None:
+            return
+        self._lasso_path.lineTo(view_pt)
+        closed = QPainterPath(self._lasso_path)
+        closed.closeSubpath()
+        for item in self.lassos:
+            item.setPath(closed)
+            item.setVisible(True)
 
     def end_drag(self) -> None:
         """Finish the drag in progress (release, focus loss, image switch)."""
         drag, self._drag = self._drag, None
+        self._lasso_path = None
+        for item in self.lassos:
+            item.setVisible(False)
         if drag is not None:
             drag.close()
             self._finished()
