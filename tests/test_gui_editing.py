@@ -291,3 +291,27 @@ def test_lasso_outline_follows_the_drag_and_fills_on_release(qtbot, window):
              Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
     assert not lasso.isVisible()
     assert (ed.document.labels[12:48, 12:58] == 5).all()
+
+
+def test_background_task_reports_progress_and_cancels(qtbot):
+    import time
+
+    from app.editing.jobs import TaskThread
+
+    def job(progress, should_stop):
+        for i in range(1000):
+            progress(i, 1000)
+            if should_stop():
+                return {"stopped": True, "done": i}
+            time.sleep(0.005)
+        return {"stopped": False}
+
+    task = TaskThread(job)
+    seen = []
+    task.progressed.connect(seen.append)
+    with qtbot.waitSignal(task.progressed, timeout=5000):
+        task.start()
+    with qtbot.waitSignal(task.succeeded, timeout=10000) as result:
+        task.cancel()
+    task.wait()
+    assert result.args[0]["stopped"] and seen[0] == (0, 1000)
