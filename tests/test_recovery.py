@@ -161,3 +161,26 @@ def test_edits_survive_a_killed_process(qtbot, tmp_path, monkeypatch):
         assert storage.list_recoveries(rec_dir) == []  # a clean save removes the recovery file
     finally:
         settings.use_ini_file(None)
+
+
+def test_restore_question_does_not_block_and_discard_removes(qtbot, tmp_path, monkeypatch):
+    """The startup question is non-modal: the window keeps running until the user answers."""
+    rec_dir = tmp_path / "recovery"
+    path = storage.recovery_path(rec_dir, tmp_path / "gone", "x")
+    storage.write_recovery(path, np.zeros((4, 4), np.uint8), dataset_root=tmp_path / "gone", stem="x")
+    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(rec_dir))
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    from app.main_window import MainWindow
+
+    try:
+        w = MainWindow()
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: getattr(w.editing.saver, "_restore_box", None) is not None
+                        and w.editing.saver._restore_box.isVisible(), timeout=10000)
+        box = w.editing.saver._restore_box
+        discard = [b for b in box.buttons() if b.text() == "Discard"][0]
+        discard.click()
+        assert not path.exists()
+    finally:
+        settings.use_ini_file(None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
@@ -225,11 +225,16 @@ class Saver(QObject):
         self.c.after_edit()
 
     def offer_recovery(self) -> None:
-        """At start: offer to restore edits a crashed session left in the recovery folder."""
+        """At start: offer to restore edits a crashed session left in the recovery folder (never blocks)."""
         found = storage.list_recoveries(self.recovery_dir)
-        if not found:
-            return
-        choice = self.ask_restore(found)
+        if found:
+            choice = self.ask_restore(found)
+            if choice is not None:
+                self.apply_restore_choice(choice, found)
+
+    def apply_restore_choice(self, choice: str, found: list[storage.Recovery]) -> None:
+        """"restore": restore as images are opened (opening the crashed session's dataset and image);
+        "discard": delete the files; anything else: keep them for the next start."""
         if choice == "discard":
             for rec in found:
                 storage.remove_recovery(rec.path)
@@ -254,8 +259,12 @@ class Saver(QObject):
         stem = self._go_after_open
         QTimer.singleShot(0, lambda: self.window.show_stem(stem))  # after the window's own first request
 
-    def ask_restore(self, found: list[storage.Recovery]) -> str:
-        """"restore", "discard" or "later"."""
+    def ask_restore(self, found: list[storage.Recovery]) -> str | None:
+        """Show a non-modal question; the answer arrives through :meth:`apply_restore_choice`.
+
+        Returns None (answer pending). Tests replace this with a function returning "restore", "discard"
+        or "later" directly.
+        """
         names = "\n".join(r.describe() for r in found[-10:])
         box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved edits",
                           f"FCN Studio found unsaved label edits from a session that did not close "
@@ -263,6 +272,13 @@ class Saver(QObject):
         restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        clicked = box.clickedButton()
-        return "restore" if clicked is restore else "discard" if clicked is discard else "later"
+        box.setWindowModality(Qt.WindowModality.NonModal)
+
+        def answered(button) -> None:
+            choice = "restore" if button is restore else "discard" if button is discard else "later"
+            self.apply_restore_choice(choice, found)
+
+        box.buttonClicked.connect(answered)
+        self._restore_box = box  # keep it alive while shown
+        box.show()
+        return None
