@@ -1,4 +1,4 @@
-"""Running editor work off the GUI thread: short jobs (saves, autosaves) on the global QThreadPool, long jobs
+"""Editor work off the GUI thread: short jobs (saves, autosaves) on a one-thread QThreadPool, long jobs
 (export, fine-tuning) on their own QThread with progress and cancel."""
 
 from __future__ import annotations
@@ -32,11 +32,22 @@ class _Job(QRunnable):
 
 
 _live: set[_JobSignals] = set()  # keep signal objects alive until their job reports
+_pool: QThreadPool | None = None
+
+
+def editor_pool() -> QThreadPool:
+    """The editor's own pool with ONE thread: saves and autosaves run in the order they were asked for,
+    and waiting for them never waits for other parts of the app."""
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(1)
+    return _pool
 
 
 def run_job(fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[Exception], None] | None = None) -> None:
-    """Run ``fn()`` on the global thread pool; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
+    """Run ``fn()`` on the editor's pool; ``on_done(result)`` / ``on_error(exc)`` run on the GUI thread.
 
     ``fn`` must only touch data it owns (e.g. a copy of the labels taken before calling this).
     """
@@ -52,12 +63,12 @@ def run_job(fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
         signals.failed.connect(on_error)
     signals.done.connect(finish)
     signals.failed.connect(finish)
-    QThreadPool.globalInstance().start(_Job(fn, signals))
+    editor_pool().start(_Job(fn, signals))
 
 
 def wait_for_jobs(timeout_ms: int = 10_000) -> bool:
-    """Block until pool jobs finish (used on close so a save in flight completes)."""
-    return QThreadPool.globalInstance().waitForDone(timeout_ms)
+    """Block until the editor's jobs finish (a synchronous save waits for a background one in flight)."""
+    return editor_pool().waitForDone(timeout_ms)
 
 
 TaskFn = Callable[[Callable[..., None], Callable[[], bool]], Any]
