@@ -235,6 +235,33 @@ def test_init_from_torchvision_vgg16(tmp_path):
         init_from_vgg16(build_model("fcn32s", 21, width=TINY), {"features.0.weight": torch.zeros(1, 3, 3, 3)})
 
 
+def test_init_from_torchvision_vgg16_bn_maps_each_batch_norm_to_its_conv():
+    import torchvision
+
+    with torch.device("meta"):
+        shapes = {k: v.shape for k, v in torchvision.models.vgg16_bn(weights=None).state_dict().items()}
+        model = build_model("fcn32s", 21, batch_norm=True)
+    model = model.to_empty(device="cpu")  # real memory, no init cost: every trunk value gets overwritten
+    # Each tensor holds its features/classifier index (expanded views cost no memory).
+    state = {}
+    for key, shape in shapes.items():
+        index = float(key.split(".")[1])
+        state[key] = torch.tensor(index).expand(shape) if key.endswith(("weight", "bias")) else (
+            torch.tensor(index + 0.5).expand(shape) if "running" in key else torch.tensor(5))
+    written = init_from_vgg16(model, state)
+    assert len(written) == 13 * 6 + 4
+    # vgg16_bn: conv 0 -> bn 1, conv 3 -> bn 4, ..., conv 40 -> bn 41.
+    def only(t: torch.Tensor, value: float) -> bool:
+        return bool((t == value).all())
+
+    assert only(model.conv1_1.weight, 0) and only(model.conv1_1_bn.weight, 1)
+    assert only(model.conv2_1.bias, 7) and only(model.conv2_1_bn.running_mean, 8.5)
+    assert only(model.conv5_3.weight, 40) and only(model.conv5_3_bn.bias, 41)
+    assert only(model.fc6.weight, 0) and only(model.fc7.bias, 3)
+    with pytest.raises(WeightsError, match="no batch norm"):
+        init_from_vgg16(build_model("fcn32s", 21, width=TINY), state)
+
+
 # ---- errors --------------------------------------------------------------------------------------
 class _Payload:  # any non-tensor object inside a pickle must be refused
     def __reduce__(self):
