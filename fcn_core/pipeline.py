@@ -125,12 +125,12 @@ class _Progress:
             self.bar.close()
 
 
-def _write_labels(path: Path, result: dict[int, Any], strides: Sequence[int], out_dir: Path,
-                  per_stride_dirs: bool, palette: np.ndarray) -> None:
+def _write_labels(path: Path, labels: dict[int, np.ndarray], out_dir: Path, per_stride_dirs: bool,
+                  palette: np.ndarray) -> None:
     from fcn_core.data.labels import write_palette_png
 
-    for s in strides:
-        write_palette_png(output_path(out_dir, path.stem, s, per_stride_dirs), result[s].labels, palette)
+    for s, lab in labels.items():
+        write_palette_png(output_path(out_dir, path.stem, s, per_stride_dirs), lab, palette)
 
 
 def predict_paths(
@@ -206,7 +206,9 @@ def predict_paths(
     writes: deque[Future] = deque()
 
     def submit_write(path: Path, result: dict[int, Any]) -> None:
-        fut = write_pool.submit(_write_labels, path, result, strides, out, per_stride_dirs, pal)
+        # Keep only the uint8 labels alive until written (confidence maps are 4x larger and unused here).
+        labels = {s: result[s].labels for s in strides}
+        fut = write_pool.submit(_write_labels, path, labels, out, per_stride_dirs, pal)
         fut.path = path  # type: ignore[attr-defined]
         fut.add_done_callback(written)
         writes.append(fut)
