@@ -41,8 +41,8 @@ def test_error_map_modes():
 
 def test_confidence_colours_are_monotone_ramp():
     rgb = colorize.confidence_rgb(np.array([[0.0, 0.5, 1.0]], np.float32))
-    assert rgb.shape == (1, 3, 3)
-    lum = rgb[0].astype(float) @ [0.3, 0.6, 0.1]
+    assert rgb.shape == (1, 3, 4) and (rgb[..., 3] == 255).all()
+    lum = rgb[0, :, :3].astype(float) @ [0.3, 0.6, 0.1]
     assert lum[0] < lum[1] < lum[2]
 
 

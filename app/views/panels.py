@@ -41,6 +41,8 @@ class PanelGrid(QWidget):
         self._gt_rgba: np.ndarray | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._extras = {"error": False, "confidence": False}
+        self._colour_cache: dict = {}
+        self._gt_version = 0  # bumped on every GT change so cached error maps are not reused
         self.set_extra_panels(error=False, confidence=False)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -98,6 +100,7 @@ class PanelGrid(QWidget):
     def set_image(self, image: np.ndarray | None, gt: np.ndarray | None, *, reset_view: bool = True) -> None:
         """A new picture and its ground truth (prediction cleared until it arrives)."""
         self._image, self._gt, self._pred = image, gt, None
+        self._colour_cache.clear()
         for key in ("image", "overlay", "error"):
             self.panels[key].show_rgb(image)
         self._paint_gt()
@@ -109,6 +112,7 @@ class PanelGrid(QWidget):
     def set_gt(self, gt: np.ndarray | None) -> None:
         """Replace the ground-truth array shown (editing hands its document array here)."""
         self._gt = gt
+        self._gt_version += 1
         self._paint_gt()
         self._paint_error()
 
@@ -121,6 +125,7 @@ class PanelGrid(QWidget):
         """The GT array was edited in place inside ``rect = (y0, y1, x0, x1)``: recolour only that box."""
         if self._gt is None:
             return
+        self._gt_version += 1
         if rect is None or self._gt_rgba is None or self._gt_rgba.shape[:2] != self._gt.shape:
             self._paint_gt()
             self._paint_error()
@@ -150,15 +155,25 @@ class PanelGrid(QWidget):
             self.panels["pred"].show_rgb(None)
             overlay.show_rgb(None, overlay.layer_item)
         else:
-            labels = self._pred.labels
-            self.panels["pred"].show_rgb(colorize.apply_lut(labels, colorize.label_lut(self.palette,
-                                                                                       self.only_class)))
-            lut = colorize.overlay_lut(self.palette, self.only_class)
-            self._overlay_rgba = colorize.apply_lut(labels, lut)
+            pred_rgba, self._overlay_rgba = self._coloured(self._pred.labels)
+            self.panels["pred"].show_rgb(pred_rgba)
             overlay.show_rgb(self._overlay_rgba, overlay.layer_item)
             overlay.set_layer_opacity(self.opacity)
         self._paint_error()
         self._paint_confidence()
+
+    def _coloured(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(prediction RGBA, overlay RGBA) of ``labels``, kept per label array for the current image so
+        toggling back to a stride only re-uploads pixels."""
+        key = (id(labels), self.only_class, self.palette.tobytes())
+        hit = self._colour_cache.get(key)
+        if hit is None or hit[0] is not labels:
+            pred = colorize.apply_lut(labels, colorize.label_lut(self.palette, self.only_class))
+            over = colorize.apply_lut(labels, colorize.overlay_lut(self.palette, self.only_class))
+            if len(self._colour_cache) >= 6:
+                self._colour_cache.clear()
+            hit = self._colour_cache[key] = (labels, pred, over)
+        return hit[1], hit[2]
 
     def _paint_error(self) -> None:
         panel = self.panels["error"]
@@ -167,8 +182,13 @@ class PanelGrid(QWidget):
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
             return
-        rgba = colorize.error_rgba(self._gt, self._pred.labels, self.palette, self.error_mode,
-                                   self.only_class)
+        key = ("error", id(self._pred.labels), id(self._gt), self._gt_version, self.error_mode,
+               self.only_class)
+        rgba = self._colour_cache.get(key)
+        if rgba is None:
+            rgba = colorize.error_rgba(self._gt, self._pred.labels, self.palette, self.error_mode,
+                                       self.only_class)
+            self._colour_cache[key] = rgba
         panel.show_rgb(rgba, panel.layer_item)
         panel.image_item.setOpacity(0.35)  # dim photo underneath so the errors stand out
 
@@ -180,5 +200,9 @@ class PanelGrid(QWidget):
             panel.show_rgb(None)
             return
         values = self._pred.confidence if self.confidence_mode == "max softmax" else self._pred.margin
-        panel.show_rgb(colorize.confidence_rgb(values))
+        key = ("confidence", id(values))
+        rgba = self._colour_cache.get(key)
+        if rgba is None or len(self._colour_cache) > 24:
+            rgba = self._colour_cache[key] = colorize.confidence_rgb(values)
+        panel.show_rgb(rgba)
         panel.set_subtitle(f"Confidence ({self.confidence_mode})")
