@@ -200,7 +200,34 @@ def bench_pipeline(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
     return {"images": n, "image_hw": [h, w], "arch": "fcn8s", "width": cfg["pipeline_width"], "setting": best,
             "batch_size": batch, "workers": workers, "seconds": round(rep.seconds, 3),
             "images_per_s": round(rep.images_per_s, 2), "failed": len(rep.failed),
+            "stages_alone_images_per_s": stage_rates(pred, paths, batch, workers, device, tmp),
             "what": "JPEG files -> decode threads -> Predictor batches -> palette PNG writer threads"}
+
+
+def stage_rates(pred: Predictor, paths: list[Path], batch: int, workers: int, device: str,
+                tmp: Path) -> dict[str, float]:
+    """Each pipeline stage run alone (same thread counts), to tell which one bounds the throughput."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fcn_core.data.images import read_image
+    from fcn_core.data.labels import write_palette_png
+
+    with ThreadPoolExecutor(workers) as pool:
+        t0 = time.perf_counter()
+        images = list(pool.map(read_image, paths))
+        decode = len(paths) / (time.perf_counter() - t0)
+        sub = images[: max(2 * batch, 4)]
+        sync(device)
+        t0 = time.perf_counter()
+        results = [r for i in range(0, len(sub), batch) for r in pred.predict_batch(sub[i: i + batch])]
+        predict = len(sub) / (time.perf_counter() - t0)
+        labels = [results[i % len(results)][min(results[0])].labels for i in range(len(paths))]
+        out = tmp / "write-only"
+        t0 = time.perf_counter()
+        list(pool.map(lambda a: write_palette_png(out / f"{a[0]:05d}.png", a[1]), enumerate(labels)))
+        write = len(paths) / (time.perf_counter() - t0)
+    return {"decode": round(decode, 1), "predict": round(predict, 2), "write_png": round(write, 1),
+            "predict_images": len(sub)}
 
 
 def bench_panels(device: str, cfg: dict, tmp: Path, best: dict) -> dict:

@@ -147,6 +147,8 @@ def test_bench_quick_prints_json(tmp_path):
     assert fcn8s["baseline"]["median_ms"] > 0 and fcn8s["ours"]["median_ms"] > 0 and fcn8s["speedup"] > 0
     assert cpu["multi_stride_500"]["strides"] == [32, 16, 8]
     assert cpu["pipeline"]["failed"] == 0 and cpu["pipeline"]["images_per_s"] > 0
+    stages = cpu["pipeline"]["stages_alone_images_per_s"]
+    assert min(stages[k] for k in ("decode", "predict", "write_png")) > 0
     assert cpu["panels"]["median_ms"] > 0
     agreement = cpu["agreement"]
     if "skipped" not in agreement:
