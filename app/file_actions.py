@@ -51,3 +51,19 @@ def fill_recent_menu(menu: QMenu, window) -> None:
     else:
         menu.addSeparator()
         menu.addAction("Clear recent", lambda: (settings.clear_recent(), fill_recent_menu(menu, window)))
+
+
+def open_dropped(window, paths: list[str]) -> None:
+    """Dropped folders open as a dataset, dropped weight files as one model set."""
+    folder, models = split_dropped(paths)
+    if models:
+        window.open_models(models)
+    if folder:
+        window.open_dataset(folder)
+
+
+def save_screenshot(window: QWidget) -> None:
+    """Ask for a file name and save the window as PNG."""
+    path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", "fcn-studio.png", "PNG (*.png)")
+    if path:
+        window.grab().save(path)

@@ -11,51 +11,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QTimer, Signal
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
-from app import file_actions, settings
-from app.actions import Actions
-from app.browser import ImageBrowser
+from app import dataset_loading, file_actions, settings, window_layout
 from app.editing import EditingController
-from app.evaluation_panel import EvaluationPanel
 from app.stride_cache import StrideCache
-from app.views.legend import ClassLegend
-from app.views.panels import PanelGrid
-from app.views.readout import CursorReadout
-from app.views.view_controls import ViewControls
+from app.views.error_box import ErrorBox
 from app.workers import BackgroundTask, ImageResult, InferenceClient
-
-MENU_TITLES = {"file": "&File", "edit": "&Edit", "view": "&View", "tools": "&Tools", "help": "&Help"}
-
-
-def _corrections_dir(root: Path) -> Path | None:
-    """The corrections folder for a dataset (issue 6's helper), when that module is present."""
-    try:
-        from app.corrections import corrections_dir_for
-    except ImportError:
-        return None
-    return corrections_dir_for(root)
-
-
-def _scan_classes(dataset, task: BackgroundTask, report) -> int:
-    """Classes present in each ground-truth label, sent in chunks (for the browser's class filter)."""
-    chunk: list[tuple[str, list[int]]] = []
-    for stem in dataset.stems:
-        if task.cancelled:
-            break
-        try:
-            gt = dataset.label(stem)
-        except Exception:  # noqa: BLE001 - bad files are reported when the image is opened
-            continue
-        if gt is not None:
-            chunk.append((stem, np.flatnonzero(np.bincount(gt.ravel(), minlength=256)[:255]).tolist()))
-        if len(chunk) >= 32:
-            report(chunk)
-            chunk = []
-    if chunk:
-        report(chunk)
-    return len(dataset.stems)
 
 
 class MainWindow(QMainWindow):
@@ -94,73 +57,19 @@ class MainWindow(QMainWindow):
         self._requested_stem: str | None = None
         self._first_view_sent = False
         self._tasks: list[BackgroundTask] = []
-        self._error_box: QMessageBox | None = None
-        self._build_widgets()
-        self._build_menus()
+        self.error_box = ErrorBox(self)
+        window_layout.build_widgets(self)
+        window_layout.build_menus(self)
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
 
     # ------------------------------------------------------------------ construction
-    def _build_widgets(self) -> None:
-        self.grid = PanelGrid()
-        self.panels = self.grid.panels
-        self.controls = ViewControls()
-        central = QWidget()
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(self.grid, 1)
-        self.setCentralWidget(central)
-        self.browser = ImageBrowser()
-        self.legend = ClassLegend()
-        self.evaluation = EvaluationPanel()
-        self.docks: dict[str, QDockWidget] = {}
-        for key, title, widget, area in (
-            ("browser", "Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
-            ("legend", "Classes", self.legend, Qt.DockWidgetArea.RightDockWidgetArea),
-            ("evaluation", "Evaluation", self.evaluation, Qt.DockWidgetArea.BottomDockWidgetArea),
-        ):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(f"dock_{key}")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[key] = dock
-        self.resizeDocks([self.docks["browser"], self.docks["legend"]], [380, 230], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["evaluation"]], [280], Qt.Orientation.Vertical)
-        self.docks["evaluation"].hide()  # shown when an evaluation starts (View menu toggles it)
-        self.status_bar = self.statusBar()
-        self.readout = CursorReadout()
-        self.device_label = QLabel("no model")
-        self.device_label.setToolTip("Device and precision of the inference worker")
-        self.status_bar.addPermanentWidget(self.readout, 1)
-        self.status_bar.addPermanentWidget(self.device_label)
-
-    def _build_menus(self) -> None:
-        self.actions = Actions(self)
-        self.menus = {key: self.menuBar().addMenu(title) for key, title in MENU_TITLES.items()}
-        self.recent_menu = self.menus["file"].addMenu("Open &recent")
-        self.actions.add_to_menus(self.menus)
-        self.menus["file"].insertMenu(self.actions.save_screenshot, self.recent_menu)
-        self.recent_menu.aboutToShow.connect(lambda: file_actions.fill_recent_menu(self.recent_menu, self))
-        for dock in self.docks.values():
-            self.menus["view"].addAction(dock.toggleViewAction())
-        self.tool_bar = self.addToolBar("Main")
-        self.tool_bar.setObjectName("toolbar_main")
-        self.tool_bar.addAction(self.actions.open_dataset)
-        self.tool_bar.addAction(self.actions.open_models)
-        self.tool_bar.addSeparator()
-        self.tool_bar.addWidget(self.controls)
-        self.tool_bar.addSeparator()
-        for key in ("show_error", "show_confidence", "evaluate"):
-            self.tool_bar.addAction(self.actions[key])
-        for action in self.actions._actions.values():
-            self.addAction(action)  # shortcuts work whichever dock has focus
-
     def _connect(self) -> None:
         a = self.actions
         a.open_dataset.triggered.connect(self._ask_dataset)
         a.open_models.triggered.connect(self._ask_models)
-        a.save_screenshot.triggered.connect(self._save_screenshot_dialog)
+        a.save_screenshot.triggered.connect(lambda: file_actions.save_screenshot(self))
         a.quit.triggered.connect(self.close)
         for s in (32, 16, 8):
             a[f"stride_{s}"].triggered.connect(lambda _=False, s=s: self.set_stride(s))
@@ -214,10 +123,7 @@ class MainWindow(QMainWindow):
             return
         path = Path(path)
         self.status_bar.showMessage(f"Opening dataset {path} …")
-        from fcn_core.data import open_dataset
-
-        labels_dir = _corrections_dir(path) if path.is_dir() else None
-        task = BackgroundTask(lambda _report: open_dataset(path, labels_dir=labels_dir))
+        task = dataset_loading.open_dataset_task(path)
         task.signals.done.connect(lambda ds: self._on_dataset(ds, path))
         task.signals.failed.connect(lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
         self._keep(task).start()
@@ -239,7 +145,7 @@ class MainWindow(QMainWindow):
         corrected = {s.stem for s in dataset.samples if getattr(s, "corrected", False)}
         self.browser.set_dataset(dataset.stems, self.class_names, corrected)
         self.status_bar.showMessage(f"Opened {path}: {len(dataset.stems)} images ({dataset.kind})", 5000)
-        scan = BackgroundTask(lambda report: _scan_classes(dataset, scan, report))
+        scan = dataset_loading.class_scan_task(dataset)
         scan.signals.progress.connect(lambda chunk: [self.browser.model.update_row(s, classes=c)
                                                      for s, c in chunk] if self.dataset is dataset else None)
         self._keep(scan).start()
@@ -431,17 +337,8 @@ class MainWindow(QMainWindow):
         """Show an error in the status bar and (non-modal) message box; the window keeps working."""
         self.status_bar.showMessage(message, 15000)
         self.error_reported.emit(message)
-        if not modal_box:
-            return
-        if self._error_box is None:
-            self._error_box = QMessageBox(QMessageBox.Icon.Warning, "FCN Studio", "", parent=self)
-            self._error_box.setModal(False)
-            self._error_box.setWindowModality(Qt.WindowModality.NonModal)
-        box = self._error_box
-        old = box.text() if box.isVisible() else ""
-        lines = ([line for line in old.split("\n") if line] + [message])[-8:]
-        box.setText("\n".join(lines))
-        box.show()
+        if modal_box:
+            self.error_box.add(message)
 
     def _keep(self, task: BackgroundTask) -> BackgroundTask:
         self._tasks.append(task)
@@ -449,24 +346,12 @@ class MainWindow(QMainWindow):
         task.signals.failed.connect(lambda _m, t=task: self._tasks.remove(t) if t in self._tasks else None)
         return task
 
-    def _save_screenshot_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "fcn-studio.png", "PNG (*.png)")
-        if path:
-            self.grab().save(path)
-
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        folder, models = file_actions.split_dropped(paths)
-        if models:
-            self.open_models(models)
-        if folder:
-            self.open_dataset(folder)
+        file_actions.open_dropped(self, [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()])
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

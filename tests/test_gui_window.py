@@ -169,7 +169,8 @@ def test_corrupt_image_reported_rest_still_work(qtbot, window, tiny, tmp_path):
     assert "demo_00001" in blocker.args[0]
     row = window.browser.model.rows[window.browser.model.row_of("demo_00001")]
     assert row.error and "demo_00001" in window.status_bar.currentMessage()
-    assert window._error_box is not None and not window._error_box.isModal()
+    box = window.error_box.box
+    assert box is not None and box.isVisible() and not box.isModal() and "demo_00001" in box.text()
     with qtbot.waitSignal(window.predictions_changed, timeout=TIMEOUT):
         window.browser.select_stem("demo_00002")
     assert window.current_stem == "demo_00002" and window.current_results is not None

@@ -48,17 +48,18 @@ class PanelGrid(QWidget):
     # -- layout ---------------------------------------------------------------------------------
     def set_extra_panels(self, *, error: bool, confidence: bool) -> None:
         """Show the error and/or confidence panels as a third column."""
-        order = [("image", 0, 0), ("gt", 0, 1), ("pred", 1, 0), ("overlay", 1, 1)]
+        order = [("image", 0, 0, 1), ("gt", 0, 1, 1), ("pred", 1, 0, 1), ("overlay", 1, 1, 1)]
+        span = 1 if (error and confidence) else 2  # a single extra panel takes the whole third column
         if error:
-            order.append(("error", 0, 2))
+            order.append(("error", 0, 2, span))
         if confidence:
-            order.append(("confidence", 1 if error else 0, 2))
+            order.append(("confidence", 1 if error else 0, 2, span))
         self._extras = {"error": error, "confidence": confidence}
-        shown = {key for key, _, _ in order}
+        shown = {key for key, *_ in order}
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
-        for key, row, col in order:
-            self._grid.addWidget(self.panels[key], row, col)
+        for key, row, col, rows in order:
+            self._grid.addWidget(self.panels[key], row, col, rows, 1)
         for key, panel in self.panels.items():
             panel.setVisible(key in shown)
         for col in range(3):

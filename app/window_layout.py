@@ -1,0 +1,74 @@
+"""Building the main window's widgets, docks, menus and tool bar (kept out of main_window.py)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+
+from app import file_actions
+from app.actions import Actions
+from app.browser import ImageBrowser
+from app.evaluation_panel import EvaluationPanel
+from app.views.legend import ClassLegend
+from app.views.panels import PanelGrid
+from app.views.readout import CursorReadout
+from app.views.view_controls import ViewControls
+
+MENU_TITLES = {"file": "&File", "edit": "&Edit", "view": "&View", "tools": "&Tools", "help": "&Help"}
+
+
+def build_widgets(self) -> None:
+    """Panels, docks (browser, legend, evaluation) and the status bar of ``self`` (the MainWindow)."""
+    self.grid = PanelGrid()
+    self.panels = self.grid.panels
+    self.controls = ViewControls()
+    central = QWidget()
+    lay = QVBoxLayout(central)
+    lay.setContentsMargins(2, 2, 2, 2)
+    lay.addWidget(self.grid, 1)
+    self.setCentralWidget(central)
+    self.browser = ImageBrowser()
+    self.legend = ClassLegend()
+    self.evaluation = EvaluationPanel()
+    self.docks: dict[str, QDockWidget] = {}
+    for key, title, widget, area in (
+        ("browser", "Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
+        ("legend", "Classes", self.legend, Qt.DockWidgetArea.RightDockWidgetArea),
+        ("evaluation", "Evaluation", self.evaluation, Qt.DockWidgetArea.BottomDockWidgetArea),
+    ):
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[key] = dock
+    self.resizeDocks([self.docks["browser"], self.docks["legend"]], [400, 230], Qt.Orientation.Horizontal)
+    self.resizeDocks([self.docks["evaluation"]], [280], Qt.Orientation.Vertical)
+    self.docks["evaluation"].hide()  # shown when an evaluation starts (View menu toggles it)
+    self.status_bar = self.statusBar()
+    self.readout = CursorReadout()
+    self.device_label = QLabel("no model")
+    self.device_label.setToolTip("Device and precision of the inference worker")
+    self.status_bar.addPermanentWidget(self.readout, 1)
+    self.status_bar.addPermanentWidget(self.device_label)
+
+def build_menus(self) -> None:
+    """Menus (``self.menus``), the typed actions (``self.actions``) and the tool bar."""
+    self.actions = Actions(self)
+    self.menus = {key: self.menuBar().addMenu(title) for key, title in MENU_TITLES.items()}
+    self.recent_menu = self.menus["file"].addMenu("Open &recent")
+    self.actions.add_to_menus(self.menus)
+    self.menus["file"].insertMenu(self.actions.save_screenshot, self.recent_menu)
+    self.recent_menu.aboutToShow.connect(lambda: file_actions.fill_recent_menu(self.recent_menu, self))
+    for dock in self.docks.values():
+        self.menus["view"].addAction(dock.toggleViewAction())
+    self.tool_bar = self.addToolBar("Main")
+    self.tool_bar.setObjectName("toolbar_main")
+    self.tool_bar.addAction(self.actions.open_dataset)
+    self.tool_bar.addAction(self.actions.open_models)
+    self.tool_bar.addSeparator()
+    self.tool_bar.addWidget(self.controls)
+    self.tool_bar.addSeparator()
+    for key in ("show_error", "show_confidence", "evaluate"):
+        self.tool_bar.addAction(self.actions[key])
+    for action in self.actions._actions.values():
+        self.addAction(action)  # shortcuts work whichever dock has focus
