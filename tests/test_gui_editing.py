@@ -138,6 +138,10 @@ def test_failed_save_keeps_edits(qtbot, window, monkeypatch, dataset_root):
     window.show_stem(other)
     qtbot.wait(200)
     assert window.current_stem == stem and ed.document.is_modified and (ed.document.labels == edited).all()
+    # closing: the save still fails; "discard" lets the window close (and stop its threads)
+    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
+    window.close()
+    assert not window.isVisible()
 
 
 def test_switch_image_saves_corrections_and_compare_original(qtbot, window, dataset_root):
