@@ -70,7 +70,7 @@ def test_brush_stroke_undo_redo_save(qtbot, window, dataset_root):
     assert changed.any() and (doc.labels[20, 12:49] == 4).all()
     assert window.current_gt is doc.labels  # the GT panel shows the document's array
     assert doc.is_modified and window.windowTitle().endswith("*")
-    shown = window.grid._gt_rgba  # repainted in place: the colour of class 4 where painted
+    shown = window.panels["gt"].image_item.image  # the GT panel shows class 4's colour where painted
     assert (shown[20, 30, :3] == window.palette[4]).all()
     _key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert (doc.labels == before).all()
@@ -104,13 +104,14 @@ def test_brush_outline_is_true_to_size(qtbot, window):
     ed = window.editing
     ed.set_mode(Mode.BRUSH)
     ed.set_brush_size(9)
-    _key(qtbot, window, Qt.Key.Key_BracketRight)
-    assert ed.brush_size == 12
     gh.mouse_move(window.panels["gt"], 30, 30)
     outline = ed.canvas.cursors[0]
-    assert outline.isVisible()
-    rect = outline.rect()  # in image pixels (view coordinates), whatever the zoom
+    assert outline.isVisible() and outline.rect().width() == pytest.approx(9)
+    _key(qtbot, window, Qt.Key.Key_BracketRight)
+    assert ed.brush_size == 12
+    rect = outline.rect()  # in image pixels (view coordinates), whatever the zoom; resized at once
     assert rect.width() == pytest.approx(12) and rect.center().x() == pytest.approx(30.5, abs=0.6)
+    assert ed.canvas.cursors[1].rect() == rect  # mirrored on the overlay panel
     ed.set_mode(Mode.FILL)
     gh.mouse_move(window.panels["gt"], 31, 30)
     assert not outline.isVisible()

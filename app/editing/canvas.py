@@ -34,6 +34,7 @@ class CanvasInput(QObject):
         self.cursors: list[QGraphicsEllipseItem] = []
         self.lassos: list[QGraphicsPathItem] = []  # the polygon tool's outline while dragging
         self._lasso_path: QPainterPath | None = None
+        self._last_view_pt: QPointF | None = None  # where the cursor is, to redraw the outline on resize
         # viewport wrappers kept here: the app-wide filter must not touch panels Qt has already deleted
         self._viewports = [(panel.graphics_view.viewport(), panel) for panel in self.panels]
         for panel in self.panels:
@@ -81,6 +82,7 @@ class CanvasInput(QObject):
     # -- cursor outline ----------------------------------------------------------------------------------
     def update_cursor(self, view_pt: QPointF | None) -> None:
         """Show the brush outline (diameter = brush size in image pixels) at ``view_pt`` on every panel."""
+        self._last_view_pt = view_pt
         show = view_pt is not None and self.enabled and self._mode() in BRUSH_MODES
         for outline in self.cursors:
             outline.setVisible(show)
@@ -137,6 +139,10 @@ class CanvasInput(QObject):
         for item in self.lassos:
             item.setPath(closed)
             item.setVisible(True)
+
+    def refresh_cursor(self) -> None:
+        """Redraw the outline where the cursor was (after a brush-size or tool change)."""
+        self.update_cursor(self._last_view_pt)
 
     def end_drag(self) -> None:
         """Finish the drag in progress (release, focus loss, image switch)."""

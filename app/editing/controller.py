@@ -149,7 +149,7 @@ class EditingController(QObject):
         self.canvas.end_drag()
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
-        self.canvas.update_cursor(None)
+        self.canvas.refresh_cursor()
         self.window.status_bar.showMessage(f"Tool: {self.tool_actions[mode].text().replace('&', '')}", 3000)
 
     def set_brush_size(self, size: float) -> None:
@@ -157,6 +157,8 @@ class EditingController(QObject):
         self.brush_size = float(min(max(size, 1), 256))
         if self.size_box.value() != int(self.brush_size):
             self.size_box.setValue(int(self.brush_size))
+        if hasattr(self, "canvas"):
+            self.canvas.refresh_cursor()
 
     def step_brush(self, direction: int) -> None:
         """``[`` / ``]``: the next smaller / bigger size of a geometric ladder."""
@@ -250,6 +252,7 @@ class EditingController(QObject):
             return
         self.canvas.end_drag()
         self.canvas.enabled = not on
+        self.canvas.refresh_cursor()
         self.window.set_current_gt(doc.original.copy() if on else doc.labels)
         self.window.rescore_current()
 
