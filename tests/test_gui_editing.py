@@ -320,3 +320,24 @@ def test_background_task_reports_progress_and_cancels(qtbot):
         task.cancel()
     task.wait()
     assert result.args[0]["stopped"] and seen[0] == (0, 1000)
+
+
+def test_replace_class_dialog(qtbot, window):
+    from PySide6.QtCore import QTimer
+
+    ed = window.editing
+    doc = ed.document
+    source = int(np.bincount(doc.labels.ravel(), minlength=256)[:255].argmax())  # the commonest class
+    count = int((doc.labels == source).sum())
+
+    def answer():
+        dialog = ed._replace_dialog
+        dialog.source.setCurrentIndex(dialog.source.findData(source))
+        dialog.target.setCurrentIndex(dialog.target.findData(255))
+        dialog.accept()
+
+    QTimer.singleShot(300, answer)
+    ed.replace_class_dialog()
+    assert not (doc.labels == source).any() and (doc.labels == 255).sum() >= count
+    ed.undo()
+    assert (doc.labels == source).sum() == count

@@ -81,6 +81,8 @@ class EditingController(QObject):
         self.tool_actions[self.mode].setChecked(True)
         self.undo_action = self._action("&Undo edit", "edit", ("Ctrl+Z",), self.undo)
         self.redo_action = self._action("&Redo edit", "edit", ("Ctrl+Shift+Z", "Ctrl+Y"), self.redo)
+        self._action("Replace &class…", "edit", (), self.replace_class_dialog,
+                     tip="Turn every pixel of one class into another in this image")
         self._action("Brush &smaller", "edit", ("[",), lambda: self.step_brush(-1))
         self._action("Brush &bigger", "edit", ("]",), lambda: self.step_brush(1))
         for d in range(10):
@@ -244,6 +246,25 @@ class EditingController(QObject):
         self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)
         if self.stem is not None:
             self.window.setWindowTitle(f"FCN Studio — {self.stem}{' *' if doc and doc.is_modified else ''}")
+
+    def replace_class_dialog(self) -> None:
+        """Edit → Replace class…: pick both classes from searchable lists (for classes hard to click)."""
+        from app.editing.replace_dialog import ReplaceClassDialog
+
+        doc = self.document
+        if doc is None or self.compare_action.isChecked():
+            return
+        names = list(self.window.class_names) or [str(i) for i in range(255)]
+        present = np.bincount(doc.labels.ravel(), minlength=256) > 0
+        dialog = ReplaceClassDialog(names, present, self.label, self.window)
+        self._replace_dialog = dialog  # tests reach it here
+        if dialog.exec() == dialog.DialogCode.Accepted and (pair := dialog.choice()) is not None:
+            self.replace_class(*pair)
+
+    def replace_class(self, old: int, new: int) -> None:
+        """Replace class ``old`` by ``new`` in the whole image (one undo step)."""
+        if self.document is not None and self.document.replace_class(old, new) is not None:
+            self.after_edit()
 
     def _compare(self, on: bool) -> None:
         """View → Show original ground truth: display (not edit) the labels the document started from."""
