@@ -39,8 +39,8 @@ class Saver(QObject):
         self._saving = False
         self._save_again = False
         self._autosaved_state: int | None = None
-        self._generation = 0
-        self._autosave_gen = 0  # bumped by every save: a late background result never overrides a newer one
+        self._generation = 0  # bumped by every save: a late background result never overrides a newer one
+        self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
