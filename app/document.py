@@ -204,13 +204,25 @@ class LabelDocument:
         self._redo.clear()
 
     # -- the one writer ------------------------------------------------------------------------------------
-    def _apply(self, rect: Rect, mask: np.ndarray, values: np.ndarray | int) -> Rect | None:
-        """Write ``values`` where the rect-sized ``mask`` is True, record the diff, return the changed box."""
+    def _apply(self, rect: Rect, mask: np.ndarray, values: np.ndarray | int, *,
+               region_of: int | None = None) -> Rect | None:
+        """Write ``values`` where the rect-sized ``mask`` is True, record the diff, return the changed box.
+
+        ``region_of``: the caller guarantees ``mask`` is a tight region whose pixels all hold this label
+        (flood fill), so the per-pixel comparisons and the old-value gather are skipped.
+        """
         y0, y1, x0, x1 = rect
         view = self.labels[y0:y1, x0:x1]
         scalar = not isinstance(values, np.ndarray)
         if scalar:
             values = np.uint8(values)
+        if region_of is not None and scalar:
+            if region_of == values:
+                return None
+            change = mask
+            old_vals = np.array(region_of, dtype=np.uint8)
+            np.copyto(view, values, where=change)
+            return self._record(rect, change, old_vals, np.array(values, dtype=np.uint8))
         change = mask & (view != values)
         tight = _bbox(change)
         if tight is None:
@@ -229,6 +241,9 @@ class LabelDocument:
         else:
             new_vals = _compact(values[change])
             view[change] = new_vals
+        return self._record(rect, change, old_vals, new_vals)
+
+    def _record(self, rect: Rect, change: np.ndarray, old_vals: np.ndarray, new_vals: np.ndarray) -> Rect:
         diff = _Diff.from_mask(rect, change, old_vals, new_vals)
         if self._stroke is not None:
             self._stroke.append(diff)
@@ -293,7 +308,7 @@ class LabelDocument:
         _, _, _, (rx, ry, rw, rh) = cv2.floodFill(self.labels, mask, (int(x), int(y)), 0, 0, 0, flags)
         rect = (ry, ry + rh, rx, rx + rw)
         region = mask[ry + 1 : ry + rh + 1, rx + 1 : rx + rw + 1].view(bool)
-        return self._apply(rect, region, value)
+        return self._apply(rect, region, value, region_of=int(self.labels[y, x]))
 
     def polygon(self, points: Sequence[Point], value: int) -> Rect | None:
         """Fill the polygon (lasso) through ``points`` with ``value`` (pixels whose centre is inside)."""
