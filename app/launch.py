@@ -70,12 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     data, weights = args.data, args.weights
+    demo_problem = None
     if data is None and weights is None:
         try:
             data, weights = demo_paths()
-        except Exception as exc:  # noqa: BLE001 - the window still opens, empty, with the reason shown
-            print(f"fcn-studio: cannot prepare the bundled demo: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - the window still opens, with the reason shown
+            demo_problem = f"cannot prepare the bundled demo: {exc}"
+            print(f"fcn-studio: {demo_problem}", file=sys.stderr)
+            try:  # the generated demo images can still be browsed without the model
+                from fcn_core.resources import ensure_demo_dataset
+
+                data = ensure_demo_dataset()
+            except Exception:  # noqa: BLE001
+                data = None
     window = MainWindow(device=args.device, precision=args.precision)
+    if demo_problem:
+        QTimer.singleShot(0, lambda: window.report_error(demo_problem, modal_box=False))
     w, _, h = args.size.partition("x")
     window.resize(int(w or 1600), int(h or 1000))
     if args.error_map:
@@ -106,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
         window.error_reported.connect(lambda msg: print(f"fcn-studio: {msg}", file=sys.stderr))
         QTimer.singleShot(int(args.timeout * 1000), give_up)
-    if args.image:
-        window.dataset_opened.connect(lambda _ds: window.browser.select_stem(args.image))
+    window.initial_stem = args.image
     if args.evaluate:
         pending = {"data": data is not None, "model": bool(weights)}
 

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.client = InferenceClient(self)
         self._waiting_models = False
         self._requested_stem: str | None = None
+        self.initial_stem: str | None = None  # shown first when the next dataset opens (--image)
         self._first_view_sent = False
         self._tasks: list[BackgroundTask] = []
         self.error_box = ErrorBox(self)
@@ -151,7 +152,10 @@ class MainWindow(QMainWindow):
         self._keep(scan).start()
         self.dataset_opened.emit(dataset)
         if dataset.stems:
-            self.browser.select_stem(dataset.stems[0])
+            first = self.initial_stem if self.initial_stem in dataset.stems else dataset.stems[0]
+            self.initial_stem = None
+            if not self.browser.select_stem(first):
+                self.show_stem(first)
 
     def _on_models_loaded(self, models) -> None:
         self._waiting_models = False
@@ -193,8 +197,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ images
     def show_stem(self, stem: str) -> None:
         """Switch to image ``stem`` (asks ``before_image_change`` hooks first)."""
-        if stem == self.current_stem and self.current_image is not None:
-            return
+        if stem == self._requested_stem and self.current_image is not None:
+            return  # already shown or on its way
         if not self._may_leave_image():
             if self.current_stem is not None:
                 self.browser.select_stem(self.current_stem, emit=False)
@@ -242,6 +246,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.first_view_ready.emit)
 
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:
+        if req_id == self.client.latest_id:
+            self._requested_stem = None  # selecting it again retries
         self.browser.model.update_row(stem, error=message)
         self.report_error(f"{stem}: {message}")
 

@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     app = QApplication.instance() or QApplication([])
     out: dict = {"meta": {"torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-                          "quick": args.quick, "platform": app.platformName()}}
+                          "quick": args.quick, "platform": app.platformName(),
+                          "load_average_1min_at_start": round(os.getloadavg()[0], 2)}}
     width = 0.125 if args.quick else 1.0
     runs = 1 if args.quick else args.runs
     # stride toggle: fcn-multi gives all three strides from one forward (cached afterwards)
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
     _wait(app, lambda: window.current_results is not None, 600)  # first forward (warm-up) not measured
     out.update(measure_stall(app, window, ds.stems[1:runs + 1]))
     out["stall_model"] = f"fcn8s VGG16 width {width} cpu, 500x500, {runs} forwards"
+    out["meta"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     window.close()
     edit = REPO / "bench" / "gui_edit.py"
     if edit.is_file() and not args.no_edit:

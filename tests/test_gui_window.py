@@ -202,3 +202,15 @@ def test_evaluation_metrics_confusion_click_and_worst_first(qtbot, window, tiny)
     listed = [cells.item(i).data(256) for i in range(cells.count())]
     assert listed and set(listed) <= set(window.dataset.stems)
     assert window.legend.item(0, 2).text() != "–" or np.isnan(window.evaluation.per_class_iu(8)[0])
+
+
+def test_drop_folder_and_weights_then_recent_menu(qtbot, window, tiny):
+    from app import file_actions
+
+    ds, model, _ = tiny
+    with qtbot.waitSignal(window.first_view_ready, timeout=TIMEOUT):
+        file_actions.open_dropped(window, [str(model), str(ds), str(ds / "class_names.txt")])
+    assert window.model_set is not None and window.dataset is not None
+    file_actions.fill_recent_menu(window.recent_menu, window)
+    texts = [a.text() for a in window.recent_menu.actions()]
+    assert f"Dataset: {ds}" in texts and f"Model: {model.name}" in texts
