@@ -312,14 +312,15 @@ def test_background_task_reports_progress_and_cancels(qtbot):
         return {"stopped": False}
 
     task = TaskThread(job)
-    seen = []
+    seen, results = [], []
     task.progressed.connect(seen.append)
-    with qtbot.waitSignal(task.progressed, timeout=5000):
-        task.start()
-    with qtbot.waitSignal(task.succeeded, timeout=10000) as result:
-        task.cancel()
+    task.succeeded.connect(results.append)
+    task.start()
+    qtbot.waitUntil(lambda: len(seen) > 0, timeout=5000)
+    task.cancel()
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=10000)
     task.wait()
-    assert result.args[0]["stopped"] and seen[0] == (0, 1000)
+    assert results[0]["stopped"] and results[0]["done"] < 999 and seen[0] == (0, 1000)
 
 
 def test_replace_class_dialog(qtbot, window):
@@ -341,3 +342,24 @@ def test_replace_class_dialog(qtbot, window):
     assert not (doc.labels == source).any() and (doc.labels == 255).sum() >= count
     ed.undo()
     assert (doc.labels == source).sum() == count
+
+
+def test_stroke_previews_the_dirty_rect_and_repaints_the_window_once(qtbot, window):
+    ed = window.editing
+    ed.set_mode(Mode.BRUSH)
+    ed.label = 2
+    ed.set_brush_size(3)
+    emitted = []
+    window.gt_labels_changed.connect(emitted.append)
+    panel = window.panels["gt"]
+    vp, left, none = panel.graphics_view.viewport(), Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    gh._send(vp, gh.QEvent.Type.MouseButtonPress, gh.image_to_widget(panel, 10, 30), left, left)
+    for x in (20, 30, 40):
+        gh._send(vp, gh.QEvent.Type.MouseMove, gh.image_to_widget(panel, x, 30), none, left)
+    shown = panel.image_item.image
+    assert (shown[30, 15, :3] == window.palette[2]).all() and emitted == []  # live preview only
+    gh._send(vp, gh.QEvent.Type.MouseButtonRelease, gh.image_to_widget(panel, 40, 30), left, none)
+    assert len(emitted) == 1
+    y0, y1, x0, x1 = emitted[0]
+    assert y0 <= 29 and y1 >= 32 and x0 <= 9 and x1 >= 42  # the whole stroke
+    assert (panel.image_item.image[30, 10:41, :3] == window.palette[2]).all()

@@ -29,6 +29,7 @@ class CanvasInput(QObject):
         self.panels = list(panels)
         self._mode, self._brush_size, self._start, self._finished = mode, brush_size, start, finished
         self._drag: Drag | None = None
+        self._pressing = False
         self._space = False
         self.enabled = True
         self.cursors: list[QGraphicsEllipseItem] = []
@@ -124,7 +125,11 @@ class CanvasInput(QObject):
         # press or double click
         if not self.enabled or self._space or self._mode() == Mode.PAN or self._drag is not None:
             return False
-        self._drag = self._start(self.doc_point(view_pt))
+        self._pressing = True  # the press itself paints (the handler is primed inside start)
+        try:
+            self._drag = self._start(self.doc_point(view_pt))
+        finally:
+            self._pressing = False
         if self._drag is not None and self._mode() == Mode.POLYGON:
             self._lasso_path = QPainterPath(view_pt)
             self._extend_lasso(view_pt)
@@ -156,4 +161,5 @@ class CanvasInput(QObject):
 
     @property
     def dragging(self) -> bool:
-        return self._drag is not None
+        """True from the press (including the paint it does) to the release."""
+        return self._drag is not None or self._pressing

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QSpinBox
 from app.document import VOID, LabelDocument, Point
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
+from app.editing.partial_repaint import preview_rect
 from app.editing.saving import Saver
 from app.editing.shortcuts import TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
@@ -33,6 +34,7 @@ class EditingController(QObject):
         self.brush_size = 12.0
         self.label = 1
         self.moved_shortcuts: dict[str, str] = {}  # window actions whose key an editing tool took
+        self._stroke_rect: tuple[int, int, int, int] | None = None  # previewed, window repaint pending
         self.saver = Saver(self)
         self._build_actions()
         self._build_tool_bar()
@@ -205,7 +207,7 @@ class EditingController(QObject):
         doc = LabelDocument(gt, original=original)
         if doc.labels is not w.current_gt:
             w.set_current_gt(doc.labels)
-        doc.add_listener(lambda rect: w.gt_labels_changed.emit(rect))
+        doc.add_listener(self._labels_changed)
         self.document, self.stem = doc, stem
         self.saver.new_document()
         self.update_actions()
@@ -221,8 +223,22 @@ class EditingController(QObject):
                           prediction=self._prediction(), on_pick=self.class_selector.select)
         return start_drag(self.mode, ctx, pos)
 
+    def _labels_changed(self, rect: tuple[int, int, int, int]) -> None:
+        """During a drag only the GT panel's dirty rectangle is recoloured (live preview, well under a
+        millisecond on 2048²); the window's full ``gt_labels_changed`` repaint (GT, error map) runs once for
+        the stroke's whole rectangle when the button is released. Clicks, undo and redo repaint at once."""
+        if self.canvas.dragging and preview_rect(self.window, self.document.labels, rect):
+            self._stroke_rect = rect if self._stroke_rect is None else (
+                min(self._stroke_rect[0], rect[0]), max(self._stroke_rect[1], rect[1]),
+                min(self._stroke_rect[2], rect[2]), max(self._stroke_rect[3], rect[3]))
+            return
+        self.window.gt_labels_changed.emit(rect)
+
     def after_edit(self) -> None:
-        """After a stroke / click / undo: rescore the image and refresh the actions."""
+        """After a stroke / click / undo: repaint what the stroke changed, rescore, refresh the actions."""
+        rect, self._stroke_rect = self._stroke_rect, None
+        if rect is not None:
+            self.window.gt_labels_changed.emit(rect)
         self.window.rescore_current()
         self.update_actions()
 
