@@ -43,7 +43,8 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
     data = make_demo_dataset(tmp_path / "data", count=10, size=(64, 48))
     report = tmp_path / "report"
     report.mkdir()
-    mp.spawn(_worker, args=(2, _free_port(), str(data), str(tmp_path / "run"), str(report)), nprocs=2, join=True)
+    args = (2, _free_port(), str(data), str(tmp_path / "run"), str(report))
+    mp.spawn(_worker, args=args, nprocs=2, join=True)
     h0, it0 = (report / "rank0.txt").read_text().split()
     h1, it1 = (report / "rank1.txt").read_text().split()
     assert it0 == it1 == "3"

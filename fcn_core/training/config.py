@@ -9,7 +9,7 @@ minutes (AdamW, warmup + cosine, flips, scale jitter, crops, a loss on every hea
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ class TrainConfig:
     channels_last: bool | None = None  # default on for CUDA
     eval_every: int | None = None  # evaluate every N iterations instead of once per epoch
     show_progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def resolved(self) -> TrainConfig:
         """A copy with every recipe default filled in and paths as `Path`; raises ValueError on bad values."""
@@ -98,6 +97,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive, got {value}")
         if c.minutes is not None and c.minutes <= 0:
             raise ValueError(f"minutes must be positive, got {c.minutes}")
+        if c.crop is None and c.batch_size > 1:
+            raise ValueError("a batch size above 1 needs a crop size (--crop): images differ in size")
         if c.width is not None and c.width <= 0:
             raise ValueError(f"width must be positive, got {c.width}")
         return c
