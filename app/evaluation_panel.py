@@ -166,7 +166,9 @@ class EvaluationPanel(QWidget):
         stride_box.addStretch(1)
         self.table = QTableWidget(0, len(METRIC_NAMES))
         self.table.setHorizontalHeaderLabels(list(METRIC_NAMES))
-        self.table.setMaximumHeight(110)
+        self.table.setMaximumHeight(130)
+        self.table.setMinimumHeight(112)  # header + three stride rows without scrolling
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.confusion = ConfusionView()
         self.iu_chart = IUBarChart()
         self.cell_label = QLabel("Click a confusion cell to list its images.")

@@ -51,9 +51,11 @@ class ConfusionView(QWidget):
         norm = np.divide(self.matrix, rows, out=np.zeros(self.matrix.shape), where=rows > 0)
         self.image.setImage(np.sqrt(norm).astype(np.float32), levels=(0.0, 1.0))  # sqrt: small ones show
         n = len(self.matrix)
-        ticks = [[(i + 0.5, _short(class_names[i]) if i < len(class_names) else str(i)) for i in range(n)]]
-        self.plot.getAxis("bottom").setTicks(ticks)
-        self.plot.getAxis("left").setTicks(ticks)
+        names = [class_names[i] if i < len(class_names) else str(i) for i in range(n)]
+        # bottom axis: short names for few classes, indices for many (names overlap); left axis has room
+        bottom = [(i + 0.5, _short(names[i], 4) if n <= 10 else str(i)) for i in range(n)]
+        self.plot.getAxis("bottom").setTicks([bottom])
+        self.plot.getAxis("left").setTicks([[(i + 0.5, f"{i} {_short(names[i], 8)}") for i in range(n)]])
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
