@@ -29,10 +29,11 @@ def user_data_dir() -> Path:
 
 
 def _writable(folder: Path) -> bool:
-    """True when a file can really be created in ``folder`` (creating it if needed); probes, not os.access,
-    because read-only mounts and ACLs fool os.access."""
+    """True when a file can really be created in the existing ``folder``; a probe, not os.access, because
+    read-only mounts and ACLs fool os.access."""
+    if not folder.is_dir():
+        return False
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".write-test-", dir=folder)
         os.close(fd)
         os.unlink(name)
