@@ -165,6 +165,10 @@ def test_switch_image_saves_corrections_and_compare_original(qtbot, window, data
     gh.drag(window.panels["gt"], [(5, 5), (30, 30)])  # comparing is read-only
     ed.compare_action.trigger()
     assert window.current_gt is ed.document.labels and (ed.document.labels == edited).all()
+    ed.compare_action.trigger()  # switching image while comparing: the next image is editable again
+    window.show_stem(other)
+    qtbot.waitUntil(lambda: ed.stem == other, timeout=20000)
+    assert not ed.compare_action.isChecked() and ed.canvas.enabled and window.current_gt is ed.document.labels
 
 
 def test_overwrite_original_keeps_backup(qtbot, window, dataset_root):

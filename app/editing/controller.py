@@ -187,8 +187,10 @@ class EditingController(QObject):
         """A new image is on screen: edit its ground truth (or a void map when it has none)."""
         self.canvas.end_drag()
         w = self.window
-        if self.compare_action.isChecked():
+        if self.compare_action.isChecked():  # a new image opens showing (and editing) its labels
             self.compare_action.setChecked(False)
+            self.canvas.enabled = True
+        self._stroke_rect = None
         gt, image = w.current_gt, w.current_image
         if gt is None:
             if image is None:
