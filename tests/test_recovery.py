@@ -184,3 +184,14 @@ def test_restore_question_does_not_block_and_discard_removes(qtbot, tmp_path, mo
         assert not path.exists()
     finally:
         settings.use_ini_file(None)
+
+
+def test_autosave_interval_is_at_most_30_s(monkeypatch):
+    from app.editing.saving import autosave_interval_ms
+
+    monkeypatch.delenv("FCN_STUDIO_AUTOSAVE_MS", raising=False)
+    assert autosave_interval_ms() == 30_000
+    monkeypatch.setenv("FCN_STUDIO_AUTOSAVE_MS", "250")
+    assert autosave_interval_ms() == 250
+    monkeypatch.setenv("FCN_STUDIO_AUTOSAVE_MS", "soon")
+    assert autosave_interval_ms() == 30_000
