@@ -33,18 +33,6 @@ SIZE = 2048
 BRUSH = 20
 
 
-def _keep_none_alive() -> None:
-    """Work around a refcount bug seen with PySide6 6.12.0 on Python 3.11: every call of a void Qt method
-    drops one reference to None (``w.update()`` x1000 lowers ``sys.getrefcount(None)`` by 1000), so a
-    process dies with "none_dealloc" after ~18 000 calls. Python 3.12+ makes None immortal; on older
-    versions this benchmark (tens of thousands of repaints) adds a large reserve of references."""
-    if sys.version_info < (3, 12) and sys.implementation.name == "cpython":
-        import ctypes
-
-        for singleton in (None, True, False):  # True/False were seen dying the same way at exit
-            ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40
-
-
 def _labels(rng: np.random.Generator) -> np.ndarray:
     """A 2048² map with rectangles of a few classes on background (large connected regions, like real GT)."""
     labels = np.zeros((SIZE, SIZE), np.uint8)
@@ -200,7 +188,6 @@ def _window_brush(app, labels: np.ndarray, strokes, folder: Path) -> tuple[list[
 def run(quick: bool = False) -> dict:
     """Measure and return the editing numbers (ms / MB); ``quick`` uses fewer repetitions."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _keep_none_alive()
     from PySide6.QtWidgets import QApplication
 
     from app.document import LabelDocument

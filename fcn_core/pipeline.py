@@ -217,7 +217,9 @@ def predict_paths(
 
     def run_batch(items: list[tuple[Path, np.ndarray]]) -> None:
         try:
-            results = predictor.predict_batch([img for _, img in items], strides=strides)
+            results = predictor.predict_batch(
+                [img for _, img in items], strides=strides, with_confidence=False
+            )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the folder
             if len(items) > 1:  # isolate the culprit: retry one by one
                 for item in items:

@@ -23,11 +23,11 @@ PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat
 @dataclass
 class StrideResult:
     """One stride's prediction: ``labels`` uint8 (H, W); ``confidence`` (max softmax) and ``margin``
-    (top-1 minus top-2 probability) float32 (H, W)."""
+    (top-1 minus top-2 probability) float32 (H, W); both None when only labels were asked for."""
 
     labels: np.ndarray
-    confidence: np.ndarray
-    margin: np.ndarray
+    confidence: np.ndarray | None
+    margin: np.ndarray | None
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -182,14 +182,24 @@ class Predictor:
             torch.cuda.empty_cache()
 
     # -- prediction --------------------------------------------------------------------------------
-    def predict(self, image_rgb: np.ndarray, strides: Iterable[int] | None = None) -> dict[int, StrideResult]:
+    def predict(
+        self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True
+    ) -> dict[int, StrideResult]:
         """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}``."""
-        return self.predict_batch([image_rgb], strides=strides)[0]
+        return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence)[0]
 
     def predict_batch(
-        self, images: Sequence[np.ndarray], strides: Iterable[int] | None = None
+        self,
+        images: Sequence[np.ndarray],
+        strides: Iterable[int] | None = None,
+        *,
+        with_confidence: bool = True,
     ) -> list[dict[int, StrideResult]]:
-        """Predict several images (any sizes; equal sizes are batched together), in input order."""
+        """Predict several images (any sizes; equal sizes are batched together), in input order.
+
+        ``with_confidence=False`` skips softmax, confidence and margin (labels only: an arg-max on the
+        device), for batch jobs that write label files.
+        """
         arrays = [as_rgb_uint8(im) for im in images]
         wanted = None if strides is None else {int(s) for s in strides}
         results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
@@ -202,7 +212,7 @@ class Predictor:
                 cap = self.batch_size or len(indices)
                 chunk = indices[start : start + cap]
                 try:
-                    outs = self._run(np.stack([arrays[i] for i in chunk]), wanted)
+                    outs = self._run(np.stack([arrays[i] for i in chunk]), wanted, with_confidence)
                 except Exception as exc:
                     if not _is_oom(exc):
                         if not self._compiled:
@@ -231,7 +241,9 @@ class Predictor:
         raise MemoryError(f"not enough memory to predict even one image on the CPU ({exc})") from exc
 
     @torch.inference_mode()
-    def _run(self, batch: np.ndarray, wanted: set[int] | None) -> list[dict[int, StrideResult]]:
+    def _run(
+        self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True
+    ) -> list[dict[int, StrideResult]]:
         dtype = PRECISIONS[self.precision]
         # Upload uint8 (4x less traffic than float), normalise on the device.
         x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
@@ -239,9 +251,13 @@ class Predictor:
         x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
         raw = self._forward(x)
         logits = raw if isinstance(raw, dict) else {self.strides[0]: raw}
-        per_stride: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        per_stride: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
         for stride, z in logits.items():
             if wanted is not None and stride not in wanted:
+                continue
+            if not with_confidence:
+                # Softmax is monotonic: the arg-max of the logits is the label, at a fraction of the cost.
+                per_stride[stride] = (z.argmax(dim=1).to(torch.uint8).cpu().numpy(), None, None)
                 continue
             prob = torch.softmax(z.float(), dim=1)
             k = min(2, prob.shape[1])
@@ -254,5 +270,10 @@ class Predictor:
             per_stride[stride] = (labels.cpu().numpy(), stats[:, 0], stats[:, 1])
         out: list[dict[int, StrideResult]] = []
         for n in range(batch.shape[0]):
-            out.append({s: StrideResult(lab[n], cf[n], mg[n]) for s, (lab, cf, mg) in per_stride.items()})
+            out.append(
+                {
+                    s: StrideResult(lab[n], None if cf is None else cf[n], None if mg is None else mg[n])
+                    for s, (lab, cf, mg) in per_stride.items()
+                }
+            )
         return out

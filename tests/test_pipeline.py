@@ -65,7 +65,7 @@ class FakePredictor:
         self.fail_width = fail_width
         self.lock = threading.Lock()
 
-    def predict_batch(self, images, strides=None):
+    def predict_batch(self, images, strides=None, with_confidence=True):
         with self.lock:
             self.batches.append([im.shape[:2] for im in images])
         if any(im.shape[1] == self.fail_width for im in images):
