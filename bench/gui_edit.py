@@ -11,7 +11,7 @@ from the mouse event to the end of the GT ImageItem's ``paint`` that shows it (c
 - ``brush_event_ms_2048_gt_changed``: on a bare ``PanelGrid``, paint + ``PanelGrid.gt_changed(rect)`` per move
   (what each move would cost if every move went through the window's repaint).
 - ``brush_event_ms_2048_partial``: on a bare ``PanelGrid``, paint + recolour the rect +
-  ``app.editing.partial_repaint.repaint_rect``.
+  ``app.views.partial_repaint.repaint_rect``.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def _PaintCounter(viewport):  # noqa: N802 - reads like the class it builds
 
 
 def _brush_events(app, grid, doc, strokes, *, partial: bool) -> list[float]:
-    from app.editing.partial_repaint import repaint_rect
     from app.views import colorize
+    from app.views.partial_repaint import repaint_rect
 
     item = grid.panels["gt"].image_item
     viewport = grid.panels["gt"].graphics_view.viewport()

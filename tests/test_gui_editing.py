@@ -204,21 +204,27 @@ def test_accept_prediction_tools_use_current_stride(qtbot, window):
     assert not (ed.document.labels == 9).any()
 
 
-def test_shortcut_sheet_and_moved_keys(qtbot, window):
+def test_shortcut_sheet_and_unique_keys(qtbot, window):
     ed = window.editing
     ed.show_shortcuts()
     assert ed._sheet.isVisible()
-    # the window's own single-key actions that collided with tool keys moved to Shift+key, still reachable
-    for text, key in ed.moved_shortcuts.items():
-        assert key.startswith("Shift+"), text
     keys = {s.toString() for a in ed.tool_actions.values() for s in a.shortcuts()}
     assert {"B", "E", "F", "P", "I"} <= keys
+    # no two actions in the window share a shortcut (Qt would make both ambiguous and fire neither)
+    from PySide6.QtGui import QAction
+
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for seq in action.shortcuts():
+            key = seq.toString()
+            assert key not in seen, f"{key} on both {seen[key]!r} and {action.text()!r}"
+            seen[key] = action.text()
 
 
 def test_partial_repaint_updates_only_the_rect(qtbot):
     import pyqtgraph as pg
 
-    from app.editing.partial_repaint import repaint_rect
+    from app.views.partial_repaint import repaint_rect
 
     view = pg.GraphicsView()
     qtbot.addWidget(view)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSpinBox
 from app.document import VOID, LabelDocument, Point
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
-from app.editing.partial_repaint import preview_rect
+from app.editing.live_preview import preview_rect
 from app.editing.saving import Saver
 from app.editing.shortcuts import TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
@@ -33,7 +33,6 @@ class EditingController(QObject):
         self.mode = Mode.PAN
         self.brush_size = 12.0
         self.label = 1
-        self.moved_shortcuts: dict[str, str] = {}  # window actions whose key an editing tool took
         self._stroke_rect: tuple[int, int, int, int] | None = None  # previewed, window repaint pending
         self.saver = Saver(self)
         self._build_actions()
@@ -104,24 +103,7 @@ class EditingController(QObject):
         self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
                                            checkable=True, tip="Compare the corrections with the original")
         self._action("&Editing shortcuts", "help", ("F1",), self.show_shortcuts)
-        self._claim_keys()
         w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
-
-    def _claim_keys(self) -> None:
-        """Single keys the issue assigns to tools (E, F, …) win over window actions that used them; the
-        window action moves to Shift+key so both keep working (reported in ``moved_shortcuts``)."""
-        mine = {seq.toString() for a in self._mine for seq in a.shortcuts()}
-        for action in self.window.findChildren(QAction):
-            if action in self._mine or not action.shortcuts():
-                continue
-            keep = [s for s in action.shortcuts() if s.toString() not in mine]
-            if len(keep) == len(action.shortcuts()):
-                continue
-            taken = [s.toString() for s in action.shortcuts() if s.toString() in mine]
-            if not keep:
-                keep = [QKeySequence(f"Shift+{taken[0]}")]
-            action.setShortcuts(keep)
-            self.moved_shortcuts[action.text().replace("&", "")] = keep[0].toString()
 
     def _build_tool_bar(self) -> None:
         bar = self.window.tool_bar

@@ -7,6 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from app.views.partial_repaint import repaint_rect
+
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 
@@ -52,6 +54,13 @@ class Panel(QWidget):
         """Re-render the same-sized array after an in-place change (keeps the view range)."""
         item = item or self.image_item
         item.updateImage(rgb, autoLevels=False, levels=(0, 255))
+
+    def update_rect(self, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> None:
+        """Re-render only ``rect = (y0, y1, x0, x1)`` of the shown array after an in-place change there."""
+        if self.image_item.image is not rgb:
+            self.update_rgb(rgb)
+            return
+        repaint_rect(self.image_item, rect)
 
     def set_layer_opacity(self, opacity: float) -> None:
         """Opacity of the colour layer (overlay panel)."""

@@ -134,7 +134,7 @@ class PanelGrid(QWidget):
         y0, y1, x0, x1 = rect
         lut = colorize.label_lut(self.palette, self.only_class)
         self._gt_rgba[y0:y1, x0:x1] = lut[self._gt[y0:y1, x0:x1]]
-        self.panels["gt"].update_rgb(self._gt_rgba)
+        self.panels["gt"].update_rect(self._gt_rgba, rect)
         self._paint_error()
 
     # -- painting -------------------------------------------------------------------------------

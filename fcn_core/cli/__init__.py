@@ -17,7 +17,8 @@ SUBCOMMANDS = ("predict", "evaluate", "train", "export", "info", "demo_data", "b
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="fcn", description="Fully Convolutional Networks (FCN-32s/16s/8s): predict, evaluate, train, export."
+        prog="fcn",
+        description="Fully Convolutional Networks (FCN-32s/16s/8s): predict, evaluate, train, export.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:

@@ -3,7 +3,7 @@
 ``ImageItem.updateImage`` converts the whole array to a new QImage on the next paint (a 2048² RGBA map
 costs tens of milliseconds). After an edit only the dirty rectangle changed, so this copies that rectangle
 into the item's existing QImage (ARGB32, i.e. BGRA bytes) and asks Qt to repaint just that area.
-The window's ``gt_changed`` can call it instead of ``update_rgb`` (measured in ``bench/gui_edit.py``).
+Used by the GT panel's ``gt_changed`` and the editor's live preview (measured in ``bench/gui_edit.py``).
 """
 
 from __future__ import annotations
@@ -47,21 +47,4 @@ def repaint_rect(item, rect: tuple[int, int, int, int] | None) -> bool:
     dst[..., 0], dst[..., 1], dst[..., 2] = src[..., 2], src[..., 1], src[..., 0]
     dst[..., 3] = src[..., 3] if src.shape[2] == 4 else 255
     item.update(QRectF(x0, y0, x1 - x0, y1 - y0))
-    return True
-
-
-def preview_rect(window, labels: np.ndarray, rect: tuple[int, int, int, int]) -> bool:
-    """Recolour ``rect`` of the window's GT panel from ``labels`` with the window's palette and repaint only
-    that rectangle. False (nothing done) when the panel does not show an RGB(A) picture of this size."""
-    from app.views.colorize import label_lut
-
-    item = window.panels["gt"].image_item
-    image = item.image
-    if image is None or image.ndim != 3 or image.shape[:2] != labels.shape or image.dtype != np.uint8:
-        return False
-    grid = getattr(window, "grid", None)
-    lut = label_lut(window.palette, getattr(grid, "only_class", None))[:, : image.shape[2]]
-    y0, y1, x0, x1 = rect
-    image[y0:y1, x0:x1] = lut[labels[y0:y1, x0:x1]]
-    repaint_rect(item, rect)
     return True
