@@ -122,6 +122,22 @@ def test_failed_atomic_write_keeps_old_file(tmp_path, monkeypatch):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["label.png"]  # no temporary file left behind
 
 
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    # mkstemp makes 0600 files; a written label/export/checkpoint must get what open() would give it,
+    # and a rewrite keeps the old file's mode.
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fresh = tmp_path / "fresh.png"
+    write_palette_png(fresh, label_map(seed=1))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    fresh.chmod(0o640)
+    write_palette_png(fresh, label_map(seed=2))
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
+
+
 def test_open_is_lazy(tmp_path, monkeypatch):
     # Opening must not decode pixels (thousands of images in the GUI): break the decoders and open anyway.
     root = make_voc(tmp_path / "ds", n=5)

@@ -12,6 +12,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    # Read without os.umask(), which sets the process-wide mask and would race with other threads.
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def _final_mode(target: Path) -> int:
+    """Permissions the finished file gets: the old file's, else what ``open()`` would give (0666 & ~umask).
+
+    ``mkstemp`` creates its file 0600; without this every label, export and checkpoint written through
+    here would be unreadable to other users (unlike a file written with plain ``open``).
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_current_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     # Make the rename itself durable; not supported on every platform/filesystem.
     try:
@@ -45,6 +69,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _final_mode(target))
         with open(tmp, "rb+") as fh:
             fh.flush()
             os.fsync(fh.fileno())
