@@ -131,6 +131,18 @@ def test_bad_weights_file_is_named(tmp_path, photos, capsys):
     assert str(bogus) in capsys.readouterr().err
 
 
+def test_output_path_that_is_a_file_is_an_error(tmp_path, photos, capsys):
+    folder, _ = photos
+    ckpt = tiny_checkpoint(tmp_path, "fcn8s")
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    rc = main(["predict", str(folder), "--weights", str(ckpt), "--out", str(taken), "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(taken) in err and "not a folder" in err and "Traceback" not in err
+    assert taken.read_text() == "a file, not a folder"
+
+
 def test_bench_quick_prints_json(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "inference.py"), "--quick", "--device", "cpu", "--quiet",

@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         return _fail(f"--workers must be at least 1, not {args.workers}")
 
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():  # checked before the (slow) model load
+        return _fail(f"{out}: output path exists and is not a folder")
+
     from fcn_core.predictor import Predictor
     from fcn_core.weights import WeightsError, load_model
 
@@ -97,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
         # Pipeline messages start with the file name ("<path>: <problem>").
         tqdm.write(f"fcn predict: skipped {message}", file=sys.stderr)
 
-    out = Path(args.out)
     try:
         report = predict_paths(
             predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
@@ -106,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         )
     except PipelineError as exc:
         return _fail(str(exc))
+    except OSError as exc:  # e.g. the output folder cannot be created (per-image write errors are reported)
+        return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
     where = ", ".join(str(out / f"{s}s") for s in strides) if per_dir else str(out)
     print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
           f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
