@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from fcn_core import VOID
+from fcn_core.data.atomic import default_mode
 from fcn_core.data.datasets import Dataset, open_dataset
 from fcn_core.data.errors import DataError
 from fcn_core.data.labels import write_palette_png
@@ -171,6 +172,7 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
+        os.chmod(tmp, default_mode(folder=True))  # mkdtemp's 0700 would make the export private
         for sub in SUBFOLDERS:
             (tmp / sub).mkdir(parents=True)
         labelled = [s.stem for s in dataset.samples if s.label_path is not None]

@@ -11,6 +11,7 @@ from PIL import Image
 
 from fcn_core.cli import main
 from fcn_core.data import DataError, open_dataset, read_label, write_palette_png
+from fcn_core.data.atomic import default_mode
 from fcn_core.data.labels import read_png_palette
 from fcn_core.data.palette import voc_palette
 from fcn_core.export import assign_split, export_dataset, parse_split
@@ -61,6 +62,9 @@ def test_export_layout_and_manifest(corrected, tmp_path, capsys):
     assert e0["image_sha256"] == _sha(out / "JPEGImages" / "img0.jpg")
     assert e0["label_sha256"] == _sha(out / "SegmentationClass" / "img0.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixes", "out dir", "src"]  # no temp folders left
+    # Built in a temporary folder, but readable like any folder made by mkdir (not mkdtemp's 0700).
+    assert out.stat().st_mode & 0o777 == default_mode(folder=True)
+    assert (out / "SegmentationClass" / "img0.png").stat().st_mode & 0o777 == default_mode()
     # The export opens as a dataset and says the same thing.
     again = open_dataset(out)
     assert again.kind == "voc" and np.array_equal(again.label("img1"), fixed)

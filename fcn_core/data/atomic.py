@@ -24,6 +24,14 @@ def _current_umask() -> int:
     return 0o022
 
 
+def default_mode(folder: bool = False) -> int:
+    """Permissions a plain ``open()`` (0666) or ``mkdir()`` (0777) gives under the current umask.
+
+    For files and folders made by ``tempfile`` (always 0600 / 0700) that end up as user-visible results.
+    """
+    return (0o777 if folder else 0o666) & ~_current_umask()
+
+
 def _final_mode(target: Path) -> int:
     """Permissions the finished file gets: the old file's, else what ``open()`` would give (0666 & ~umask).
 
@@ -33,7 +41,7 @@ def _final_mode(target: Path) -> int:
     try:
         return target.stat().st_mode & 0o7777
     except OSError:
-        return 0o666 & ~_current_umask()
+        return default_mode()
 
 
 def _fsync_dir(folder: Path) -> None:
