@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,38 @@ def make_report(cm: np.ndarray, class_names: Sequence[str], per_image: dict[str,
     return report
 
 
+def _names_preview(names: Sequence[str], limit: int = 4) -> str:
+    shown = ", ".join(str(n) for n in list(names)[:limit])
+    return shown + (", ..." if len(names) > limit else "")
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _generic_names(names: Sequence[str]) -> bool:
+    # "0", "1", ... or "class 0", ...: placeholders that say nothing about what a class is.
+    return all(re.fullmatch(r"(class)?\d+", _name_key(n)) for n in names)
+
+
+def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str]) -> str | None:
+    """A warning when a model and a dataset with as many classes name them differently, else None.
+
+    Equal counts let evaluation run, but if class i means something else to the model, the scores are
+    meaningless; comparison ignores case, spaces and punctuation, and placeholder names are not compared.
+    """
+    if len(model_names) != len(dataset_names) or _generic_names(model_names) or _generic_names(dataset_names):
+        return None
+    pairs = enumerate(zip(model_names, dataset_names))
+    diffs = [(i, m, d) for i, (m, d) in pairs if _name_key(m) != _name_key(d)]
+    if not diffs:
+        return None
+    shown = ", ".join(f"{i} is {m!r} vs {d!r}" for i, m, d in diffs[:4])
+    return (f"the model's class names differ from the dataset's for {len(diffs)} of {len(model_names)} "
+            f"classes ({shown}{', ...' if len(diffs) > 4 else ''}); "
+            "the scores compare class indices as they are")
+
+
 def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, progress: Progress | None = None,
                      should_stop: ShouldStop | None = None) -> dict[int, dict[str, Any]]:
     """Run ``predictor`` over the labelled samples of ``dataset`` (one split or all); ``{stride: report}``.
@@ -55,8 +88,10 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
     """
     n = dataset.num_classes
     if predictor.num_classes != n:
-        raise ValueError(f"the model predicts {predictor.num_classes} classes but dataset {dataset.root} "
-                         f"has {n}")
+        raise ValueError(f"the model predicts {predictor.num_classes} classes "
+                         f"({_names_preview(predictor.class_names)}) but dataset {dataset.root} has {n} "
+                         f"({_names_preview(dataset.class_names)}); "
+                         "use a model trained on this dataset's classes")
     samples = [s for s in dataset.split(split) if s.label_path is not None]
     if not samples:
         raise DataError(dataset.root, f"no labelled images{'' if split is None else f' in split {split!r}'}")

@@ -146,3 +146,33 @@ def test_model_errors(tmp_path, capsys):
     assert main(["evaluate", "--weights", str(ckpt), "--data", str(ds_root), "--split", "test",
                  "--device", "cpu"]) == 2
     assert "test.txt" in capsys.readouterr().err
+
+
+def test_model_with_other_classes_than_the_dataset(tmp_path, capsys):
+    from fcn_core.data.palette import VOC_CLASSES
+    from fcn_core.evaluation import class_names_mismatch
+    from fcn_core.models import build_model
+    from fcn_core.weights import CAFFE_PREPROCESSING, save_checkpoint
+
+    ds_root = make_voc(tmp_path / "ds", n=2, h=24, w=30)
+    model = build_model("fcn32s", num_classes=3, width=0.0625)
+    three = tmp_path / "three.safetensors"
+    save_checkpoint(three, model, class_names=["sky", "road", "car"], preprocessing=CAFFE_PREPROCESSING)
+    assert main(["evaluate", "--weights", str(three), "--data", str(ds_root), "--device", "cpu",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "3 classes (sky, road, car)" in err and "has 21" in err and str(ds_root) in err
+
+    # Same count, other meaning: scored, with a warning naming the classes that differ.
+    named = tmp_path / "named.safetensors"
+    names = ["background", "plane", *VOC_CLASSES[2:]]
+    save_checkpoint(named, build_model("fcn32s", num_classes=21, width=0.0625), class_names=names,
+                    preprocessing=CAFFE_PREPROCESSING)
+    assert main(["evaluate", "--weights", str(named), "--data", str(ds_root), "--device", "cpu",
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "1 of 21" in err and "'plane' vs 'aeroplane'" in err
+    # Case/spacing differences and placeholder names ("0", "class 3") are not a mismatch.
+    assert class_names_mismatch(["Sky", "Road Side"], ["sky", "road_side"]) is None
+    assert class_names_mismatch(["0", "1"], ["sky", "road"]) is None
+    assert class_names_mismatch(["class 0", "class 1"], ["sky", "road"]) is None

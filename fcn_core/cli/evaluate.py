@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from fcn_core.data.atomic import atomic_write_text
     from fcn_core.data.errors import DataError
     from fcn_core.evaluation import (
+        class_names_mismatch,
         evaluate_dataset,
         evaluate_folders,
         format_reports,
@@ -91,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
                 return _fail(str(exc))
             for note in predictor.notes:
                 print(f"fcn evaluate: note: {note}", file=sys.stderr)
+            mismatch = class_names_mismatch(loaded.class_names, dataset.class_names)
+            if mismatch:
+                print(f"fcn evaluate: warning: {args.weights} vs {args.data}: {mismatch}", file=sys.stderr)
             reports = evaluate_dataset(predictor, dataset, split=args.split, progress=progress)
     except (DataError, ValueError) as exc:
         return _fail(str(exc))
