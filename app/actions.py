@@ -37,6 +37,10 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("evaluate", "&Evaluate dataset", "tools", ("Ctrl+E",),
                "Score every image at every stride in the background"),
     ActionSpec("cancel_evaluation", "&Cancel evaluation", "tools", (), "Stop the running evaluation"),
+    ActionSpec("evaluate_auto", "Evaluate &automatically on open", "tools", (),
+               "Score every image in the background after a dataset and model are open, when the first "
+               "prediction's time says it takes at most about 90 s (the image on screen keeps priority)",
+               True),
     ActionSpec("about", "&About FCN Studio", "help"),
 )
 

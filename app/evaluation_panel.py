@@ -59,13 +59,31 @@ class EvaluationWorker(QObject):
     image_failed = Signal(str, str)
     finished = Signal(object)  # EvaluationResult
 
+    #: Longest wait for an interactive request before evaluating anyway (a lost answer cannot stall it).
+    HOLD_LIMIT_S = 10.0
+
     def __init__(self) -> None:
         super().__init__()
         self._stop = threading.Event()
+        self._hold = threading.Event()
 
     def cancel(self) -> None:
         """Thread-safe: stop after the image in flight."""
         self._stop.set()
+
+    def hold(self) -> None:
+        """Thread-safe: the user asked for an image; start no new image until ``release()``."""
+        self._hold.set()
+
+    def release(self) -> None:
+        """Thread-safe: the interactive answer is on screen; go on evaluating."""
+        self._hold.clear()
+
+    def _wait_while_held(self) -> None:
+        """Between images: let the interactive prediction have the CPU/GPU first."""
+        deadline = time.perf_counter() + self.HOLD_LIMIT_S
+        while self._hold.is_set() and not self._stop.is_set() and time.perf_counter() < deadline:
+            time.sleep(0.005)
 
     @Slot(object, object, object)
     def run(self, dataset, models, stems: list[str]) -> None:
@@ -80,6 +98,7 @@ class EvaluationWorker(QObject):
                                                                   for s in models.strides}, {})
         result.pairs = {s: {} for s in models.strides}
         for i, stem in enumerate(stems):
+            self._wait_while_held()
             if self._stop.is_set():
                 result.cancelled = True
                 break

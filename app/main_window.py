@@ -14,7 +14,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
-from app import dataset_loading, file_actions, settings, window_layout
+from app import class_check, dataset_loading, file_actions, settings, window_layout
+from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.stride_cache import StrideCache
 from app.views.error_box import ErrorBox
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         self.loaded_models: list = []
         self.class_names: list[str] = []
         self.palette = np.zeros((256, 3), np.uint8)
+        self.classes_differ = False  # model and dataset class names differ: no scores, model colours
+        self.pred_class_names: list[str] = []  # names of predicted indices (the model's when they differ)
         self.before_image_change: list = []
         self.cache = StrideCache()
         self.client = InferenceClient(self)
@@ -61,6 +64,7 @@ class MainWindow(QMainWindow):
         self.error_box = ErrorBox(self)
         window_layout.build_widgets(self)
         window_layout.build_menus(self)
+        self.auto_evaluation = AutoEvaluation(self)
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
@@ -178,21 +182,7 @@ class MainWindow(QMainWindow):
         self.report_error(f"Cannot load model: {message}")
 
     def _apply_classes(self) -> None:
-        """Dataset classes when it has labels, else the model's; the palette follows the same choice."""
-        ds, ms = self.dataset, self.model_set
-        if ds is not None and ds.class_names and (ms is None or getattr(ds, "has_labels", True)):
-            names, palette = list(ds.class_names), ds.palette
-        elif ms is not None:
-            names, palette = list(ms.class_names), ms.palette
-        else:
-            return
-        if ms is not None and ds is not None and len(ds.class_names) != ms.num_classes:
-            self.report_error(f"The dataset has {len(ds.class_names)} classes but the model predicts "
-                              f"{ms.num_classes}; scores may be meaningless.", modal_box=False)
-        self.class_names = names
-        self.palette = np.asarray(palette, np.uint8)
-        self.grid.set_palette(self.palette)
-        self.legend.set_classes(names, self.palette)
+        class_check.apply_classes(self)
 
     # ------------------------------------------------------------------ images
     def show_stem(self, stem: str) -> None:
@@ -210,16 +200,20 @@ class MainWindow(QMainWindow):
         need = ms is not None and self.cache.get_all(stem, ms.model_id, ms.strides) is None
         self._requested_stem = stem
         self.status_bar.showMessage(f"Loading {stem} …")
+        self.evaluation.worker.hold()  # a background evaluation waits until this image is on screen
         return self.client.request(stem, need_predictions=need, prefetch=self.browser.neighbours(stem, 2))
 
     def _on_result(self, r: ImageResult) -> None:
         ms = self.model_set
         if r.results and ms is not None and r.model_id == ms.model_id:
             self.cache.put_all(r.stem, r.model_id, r.results)
+        if self.classes_differ:  # indices mean different classes: only the confidence is meaningful
+            r.scores = {s: {"mean_conf": v["mean_conf"]} for s, v in r.scores.items() if "mean_conf" in v}
         if r.scores:
             self.browser.model.update_row(r.stem, scores=r.scores, classes=r.classes_present)
         if r.req_id != self.client.latest_id:
             return  # the user has moved on; the answer only fed the cache
+        self.evaluation.worker.release()
         shape_changed = self.current_image is None or self.current_image.shape != r.image.shape
         self.current_stem, self.current_image, self.current_gt = r.stem, r.image, r.gt
         row = self.browser.model.row_of(r.stem)
@@ -238,6 +232,8 @@ class MainWindow(QMainWindow):
             msg += f", predicted in {1000 * r.seconds:.0f} ms"
         self.status_bar.showMessage(msg, 4000)
         if results is not None:
+            if r.results:
+                self.auto_evaluation.on_prediction(r.seconds)
             self.predictions_changed.emit()
         elif ms is not None and r.model_id != ms.model_id:
             self._request(r.stem)  # answered before the model arrived: ask again with predictions
@@ -248,6 +244,7 @@ class MainWindow(QMainWindow):
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:
         if req_id == self.client.latest_id:
             self._requested_stem = None  # selecting it again retries
+            self.evaluation.worker.release()
         self.browser.model.update_row(stem, error=message)
         self.report_error(f"{stem}: {message}")
 
@@ -296,7 +293,7 @@ class MainWindow(QMainWindow):
         pt: QPointF = panel.view_box.mapSceneToView(scene_pos)
         x, y = int(math.floor(pt.x())), int(math.floor(pt.y()))
         self.readout.show_at(x, y, self.current_image.shape[:2], self.class_names, self.current_gt,
-                             self.current_results, self.current_stride)
+                             self.current_results, self.current_stride, self.pred_class_names)
 
     # ------------------------------------------------------------------ editing contract
     def set_current_gt(self, labels: np.ndarray | None) -> None:
@@ -306,7 +303,8 @@ class MainWindow(QMainWindow):
 
     def rescore_current(self) -> None:
         """Recompute the current image's scores after an edit and refresh its browser row."""
-        if self.current_stem is None or not self.current_results or self.current_gt is None:
+        if self.current_stem is None or not self.current_results or self.current_gt is None \
+                or self.classes_differ:
             return
         from app.workers import score_image
 
@@ -324,16 +322,23 @@ class MainWindow(QMainWindow):
         return all(hook() for hook in list(self.before_image_change))
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate_dataset(self) -> None:
-        """Score every image at every stride in the background."""
+    def evaluate_dataset(self, *, show_panel: bool = True) -> None:
+        """Score every image at every stride in the background (``show_panel``: open the evaluation dock)."""
         if self.dataset is None or self.model_set is None:
             self.report_error("Open a dataset with labels and a model before evaluating.", modal_box=False)
             return
-        self.docks["evaluation"].show()
+        if self.classes_differ:
+            self.report_error("Not evaluated: the model's classes differ from the dataset's, so the scores "
+                              "would not mean anything.", modal_box=False)
+            return
+        if show_panel:
+            self.docks["evaluation"].show()
         stems = [s.stem for s in self.dataset.samples if s.label_path is not None] or self.dataset.stems
         self.evaluation.start(self.dataset, self.model_set, stems, self.palette)
 
     def _on_evaluation_finished(self, result) -> None:
+        if not self.auto_evaluation.finished(result):
+            return  # a probe found the dataset too slow to evaluate unasked: the status bar offers it
         self.browser.sort_worst_first()
         self._show_stride()
         self.status_bar.showMessage(self.evaluation.summary.text(), 8000)

@@ -1,4 +1,4 @@
-"""Persistent settings (QSettings): recent datasets and models, last device/precision."""
+"""Persistent settings (QSettings): recent datasets and models, last device/precision, auto-evaluation."""
 
 from __future__ import annotations
 
@@ -43,6 +43,17 @@ def clear_recent() -> None:
     s = _settings()
     s.remove("recent/datasets")
     s.remove("recent/models")
+
+
+def auto_evaluate() -> bool:
+    """Evaluate the whole dataset in the background after opening it with a model (default on)."""
+    value = _settings().value("evaluation/auto", True)
+    return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
+
+
+def set_auto_evaluate(on: bool) -> None:
+    """Remember the Tools → "Evaluate automatically on open" choice."""
+    _settings().setValue("evaluation/auto", bool(on))
 
 
 _ini_override: str | None = None

@@ -9,6 +9,7 @@ from app import file_actions
 from app.actions import Actions
 from app.browser import ImageBrowser
 from app.evaluation_panel import EvaluationPanel
+from app.views.banner import WarningBanner
 from app.views.legend import ClassLegend
 from app.views.panels import PanelGrid
 from app.views.readout import CursorReadout
@@ -25,6 +26,9 @@ def build_widgets(self) -> None:
     central = QWidget()
     lay = QVBoxLayout(central)
     lay.setContentsMargins(2, 2, 2, 2)
+    lay.setSpacing(2)
+    self.banner = WarningBanner()  # e.g. "model classes differ from the dataset's"
+    lay.addWidget(self.banner)
     lay.addWidget(self.grid, 1)
     self.setCentralWidget(central)
     self.browser = ImageBrowser()
@@ -51,8 +55,10 @@ def build_widgets(self) -> None:
     self.status_bar.addPermanentWidget(self.readout, 1)
     self.status_bar.addPermanentWidget(self.device_label)
 
+
 def build_menus(self) -> None:
-    """Menus (``self.menus``), the typed actions (``self.actions``) and the tool bar."""
+    """Menus (``self.menus``), the typed actions (``self.actions``), the view tool bar (``self.tool_bar``) and
+    the editing tool bar below it (``self.edit_tool_bar``, filled by the EditingController)."""
     self.actions = Actions(self)
     self.menus = {key: self.menuBar().addMenu(title) for key, title in MENU_TITLES.items()}
     self.recent_menu = self.menus["file"].addMenu("Open &recent")
@@ -70,5 +76,9 @@ def build_menus(self) -> None:
     self.tool_bar.addSeparator()
     for key in ("show_error", "show_confidence", "evaluate"):
         self.tool_bar.addAction(self.actions[key])
+    # editing tools get their own row: one bar holding both overflowed behind "»" below ~1700 px
+    self.addToolBarBreak()
+    self.edit_tool_bar = self.addToolBar("Editing")
+    self.edit_tool_bar.setObjectName("toolbar_edit")
     for action in self.actions._actions.values():
         self.addAction(action)  # shortcuts work whichever dock has focus

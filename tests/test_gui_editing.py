@@ -38,6 +38,7 @@ def dataset_root(demo_root, tmp_path) -> Path:
 def window(qtbot, dataset_root, tmp_path, monkeypatch):
     monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
     settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(False)  # no background evaluation competing with the edits under test
     # the only modal questions get non-blocking answers; single tests override them
     monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
     monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")

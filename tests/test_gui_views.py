@@ -30,7 +30,13 @@ def test_error_map_modes():
     e = colorize.error_rgba(gt, pred, pal, "true class")
     wrong = (gt != pred) & (gt != 255)
     assert np.array_equal(e[..., 3] > 0, wrong)
-    assert (e[0, 1, :3] == pal[1]).all() and (e[1, 0, :3] == pal[3]).all()
+    vis = colorize.visible_error_palette(pal)
+    assert (e[0, 1, :3] == vis[1]).all() and (e[1, 0, :3] == vis[3]).all()
+    assert tuple(e[1, 2, :3]) == colorize.DARK_ERROR_RGB  # background (black) error drawn white
+    assert (vis[1:21] == pal[1:21]).all()  # object colours unchanged
+    assert len({tuple(c) for c in vis[:21]}) == 21  # white background stays distinct from every class
+    dim = colorize.grey_dimmed(np.full((2, 2, 3), 255, np.uint8))
+    assert dim.max() < 110 and (dim[..., 0] == dim[..., 2]).all()  # dark grey photo under the errors
     f = colorize.error_rgba(gt, pred, pal, "FP / FN")
     assert tuple(f[1, 2, :3]) == colorize.FP_RGB  # object predicted on background
     assert tuple(f[0, 1, :3]) == colorize.FN_RGB  # object missed

@@ -29,6 +29,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture
 def window(qtbot, tmp_path):
     settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(False)  # these tests score rows themselves (auto: tests/test_gui_auto.py)
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
     w.resize(1200, 800)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QSpinBox
+from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.document import VOID, LabelDocument, Point
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
 from app.editing.live_preview import preview_rect
 from app.editing.saving import Saver
-from app.editing.shortcuts import TOOL_SHORTCUTS, ShortcutSheet
+from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
 
 BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
@@ -106,11 +106,13 @@ class EditingController(QObject):
         w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
 
     def _build_tool_bar(self) -> None:
-        bar = self.window.tool_bar
+        bar = getattr(self.window, "edit_tool_bar", None) or self.window.tool_bar
+        bar.addWidget(QLabel(" Tools "))
+        for mode, _text, _key, _tip in TOOL_SHORTCUTS:
+            action = self.tool_actions[mode]
+            action.setIconText(TOOL_BAR_TEXT.get(mode, action.text().replace("&", "")))
+            bar.addAction(action)
         bar.addSeparator()
-        for mode in (Mode.PAN, Mode.BRUSH, Mode.ERASER, Mode.FILL, Mode.POLYGON, Mode.ACCEPT_BRUSH,
-                     Mode.ACCEPT_REGION):
-            bar.addAction(self.tool_actions[mode])
         self.size_box = QSpinBox()
         self.size_box.setRange(1, 256)
         self.size_box.setValue(int(self.brush_size))
@@ -197,6 +199,8 @@ class EditingController(QObject):
         self.update_actions()
 
     def _prediction(self) -> np.ndarray | None:
+        if getattr(self.window, "classes_differ", False):
+            return None  # the model's class indices are not the dataset's: nothing to accept
         res = (self.window.current_results or {}).get(self.window.current_stride)
         return None if res is None else res.labels
 

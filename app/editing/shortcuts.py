@@ -20,6 +20,13 @@ TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
     (Mode.REPLACE, "&Replace class", "R", "Click a pixel: its class becomes the selected class everywhere"),
 )
 
+#: Compact tool-bar labels (the menu keeps the long text; tips give the key).
+TOOL_BAR_TEXT: dict[Mode, str] = {
+    Mode.PAN: "Navigate", Mode.BRUSH: "Brush", Mode.ERASER: "Eraser", Mode.FILL: "Fill",
+    Mode.POLYGON: "Lasso", Mode.PICKER: "Picker", Mode.ACCEPT_BRUSH: "Accept brush",
+    Mode.ACCEPT_REGION: "Accept region", Mode.REPLACE: "Replace",
+}
+
 #: Other keys, in the order the sheet lists them.
 OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("0 … 9", "Select class 0 … 9 (more classes: the searchable class list in the tool bar)"),

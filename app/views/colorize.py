@@ -54,19 +54,43 @@ def apply_lut(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
     return lut[labels]
 
 
+#: Error colour of classes too dark to see on the dimmed photo (VOC background is black): white.
+DARK_ERROR_RGB = (255, 255, 255)
+
+
+def visible_error_palette(palette: np.ndarray) -> np.ndarray:
+    """The palette for "true class" errors: near-black colours (VOC background) become white so that every
+    error shows on the dark, dimmed photo of the error panel; other colours are kept (they stay distinct)."""
+    pal = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256].copy()
+    pal[pal.max(axis=1) < 48] = DARK_ERROR_RGB
+    return pal
+
+
+def grey_dimmed(image: np.ndarray, level: float = 0.4) -> np.ndarray:
+    """A dark grey version of an RGB photo: the background of the error panel (errors in colour on top)."""
+    rgb = np.asarray(image)[..., :3]
+    grey = (rgb[..., 0] * np.float32(0.299 * level) + rgb[..., 1] * np.float32(0.587 * level)
+            + rgb[..., 2] * np.float32(0.114 * level)).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
 def error_rgba(gt: np.ndarray, pred: np.ndarray, palette: np.ndarray, mode: str = "true class",
                only_class: int | None = None) -> np.ndarray:
     """An RGBA error map: transparent where correct or void, coloured where prediction ≠ ground truth.
 
-    ``"true class"`` colours each wrong pixel with its ground-truth class colour. ``"FP / FN"`` colours
+    ``"true class"`` colours each wrong pixel with its ground-truth class colour, near-black
+    (``visible_error_palette``: background errors become white). ``"FP / FN"`` colours
     false positives red and false negatives blue, for ``only_class`` when one is selected, else for
     "any object" vs background (class 0), with object-to-object swaps in yellow.
     """
     valid = gt != VOID
     wrong = valid & (gt != pred)
     if mode == "true class":
-        lut = label_lut(palette, only_class, void_alpha=0)
-        if only_class is not None:
+        lut = label_lut(visible_error_palette(palette), only_class, void_alpha=0)
+        if only_class is not None:  # other true classes (false positives of the class): light grey
+            keep = lut[only_class].copy()
+            lut[:VOID, :3] = 170
+            lut[only_class] = keep
             wrong &= (gt == only_class) | (pred == only_class)
         return apply_lut(np.where(wrong, gt, np.uint8(VOID)), lut)  # correct pixels -> void -> transparent
     # category codes 0 none, 1 FP, 2 FN, 3 swap, coloured through a 4-entry table (no per-mask writes)

@@ -36,6 +36,7 @@ class ClassLegend(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("Click a class to show only it; click it again to show all classes")
         self.only_class: int | None = None
+        self.dataset_rows = 0  # rows after these list the model's classes (only when they differ)
         self.cellClicked.connect(self._clicked)
 
     def set_classes(self, class_names: list[str], palette: np.ndarray) -> None:
@@ -49,8 +50,28 @@ class ClassLegend(QTableWidget):
                 iu = QTableWidgetItem("–")
                 iu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, col, iu)
+        self.dataset_rows = len(class_names)
         self.only_class = None
         self.clearSelection()
+
+    def set_model_classes(self, class_names: list[str] | None, palette=None) -> None:
+        """List the model's classes below the dataset's (predictions use these colours); None removes them."""
+        self.setRowCount(self.dataset_rows)
+        if not class_names:
+            return
+        head = QTableWidgetItem("Model predicts:")
+        font = head.font()
+        font.setBold(True)
+        head.setFont(font)
+        rows = [(head, None)] + [(QTableWidgetItem(swatch(palette[i]), f"{i}  {n}"), i)
+                                  for i, n in enumerate(class_names)]
+        self.setRowCount(self.dataset_rows + len(rows))
+        for r, (item, _i) in enumerate(rows, start=self.dataset_rows):
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: the class filter is the dataset's
+            item.setToolTip("A class of the model (its prediction colours)")
+            self.setItem(r, 0, item)
+            for col in (1, 2):
+                self.setItem(r, col, QTableWidgetItem(""))
 
     def set_iu(self, per_class_iu: dict[int, float] | list[float] | None, *, dataset: bool = False) -> None:
         """Per-class IU (0–1, NaN = absent) of the current image, or of the dataset (``dataset=True``)."""
@@ -58,12 +79,14 @@ class ClassLegend(QTableWidget):
         if isinstance(per_class_iu, list | tuple):
             per_class_iu = dict(enumerate(per_class_iu))
         values = per_class_iu or {}
-        for row in range(self.rowCount()):
+        for row in range(self.dataset_rows):
             v = values.get(row)
             text = "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
             self.item(row, col).setText(text)
 
     def _clicked(self, row: int, _col: int) -> None:
+        if row >= self.dataset_rows:
+            return
         if self.only_class == row:
             self.only_class = None
             self.clearSelection()

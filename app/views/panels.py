@@ -31,6 +31,7 @@ class PanelGrid(QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
         self.palette = colorize.label_lut(np.zeros((256, 3), np.uint8))[:, :3]
+        self.pred_palette: np.ndarray | None = None  # the model's colours when its classes differ
         self.only_class: int | None = None
         self.opacity = 0.55
         self.error_mode = colorize.ERROR_MODES[0]
@@ -78,6 +79,13 @@ class PanelGrid(QWidget):
         self._paint_gt()
         self._paint_pred()
 
+    def set_pred_palette(self, palette: np.ndarray | None) -> None:
+        """Colours of the prediction and overlay when the model's classes differ from the dataset's (None:
+        same classes, predictions use ``palette``). With different classes no error map is drawn."""
+        self.pred_palette = None if palette is None else np.asarray(palette, dtype=np.uint8)
+        self._colour_cache.clear()
+        self._paint_pred()
+
     def set_only_class(self, class_index: int | None) -> None:
         """Show only one class on the label panels (None = all)."""
         self.only_class = class_index
@@ -102,8 +110,10 @@ class PanelGrid(QWidget):
         """A new picture and its ground truth (prediction cleared until it arrives)."""
         self._image, self._gt, self._pred = image, gt, None
         self._colour_cache.clear()
-        for key in ("image", "overlay", "error"):
+        for key in ("image", "overlay"):
             self.panels[key].show_rgb(image)
+        # errors in colour over a dark grey photo: visible whatever the class colours are
+        self.panels["error"].show_rgb(None if image is None else colorize.grey_dimmed(image))
         self._paint_gt()
         self._paint_pred()
         if reset_view and image is not None:
@@ -166,11 +176,14 @@ class PanelGrid(QWidget):
     def _coloured(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(prediction RGBA, overlay RGBA) of ``labels``, kept per label array for the current image so
         toggling back to a stride only re-uploads pixels."""
-        key = (id(labels), self.only_class, self.palette.tobytes())
+        palette, only = self.palette, self.only_class
+        if self.pred_palette is not None:  # model classes: the dataset's class filter does not apply
+            palette, only = self.pred_palette, None
+        key = (id(labels), only, palette.tobytes())
         hit = self._colour_cache.get(key)
         if hit is None or hit[0] is not labels:
-            pred = colorize.apply_lut(labels, colorize.label_lut(self.palette, self.only_class))
-            over = colorize.apply_lut(labels, colorize.overlay_lut(self.palette, self.only_class))
+            pred = colorize.apply_lut(labels, colorize.label_lut(palette, only))
+            over = colorize.apply_lut(labels, colorize.overlay_lut(palette, only))
             if len(self._colour_cache) >= 6:
                 self._colour_cache.clear()
             hit = self._colour_cache[key] = (labels, pred, over)
@@ -180,6 +193,13 @@ class PanelGrid(QWidget):
         panel = self.panels["error"]
         if not self._extras["error"]:
             return
+        if self.pred_palette is not None:
+            panel.show_rgb(None, panel.layer_item)
+            panel.set_subtitle("Errors (not shown: model and dataset classes differ)")
+            return
+        true_class = self.error_mode == "true class"
+        panel.set_subtitle("Errors (true class; background white)" if true_class
+                           else "Errors (FP red, FN blue, swap yellow)")
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
             return
@@ -191,7 +211,6 @@ class PanelGrid(QWidget):
                                        self.only_class)
             self._colour_cache[key] = rgba
         panel.show_rgb(rgba, panel.layer_item)
-        panel.image_item.setOpacity(0.35)  # dim photo underneath so the errors stand out
 
     def _paint_confidence(self) -> None:
         panel = self.panels["confidence"]

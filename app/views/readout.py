@@ -16,29 +16,31 @@ class CursorReadout(QLabel):
         self.setText("")
 
     @staticmethod
-    def describe(x: int, y: int, class_names: list[str], gt, results: dict | None, stride: int | None) -> str:
-        """The read-out text for image pixel (x, y); empty outside the image."""
+    def describe(x: int, y: int, class_names: list[str], gt, results: dict | None, stride: int | None,
+                 pred_names: list[str] | None = None) -> str:
+        """The read-out text for image pixel (x, y); empty outside the image. ``pred_names``: the model's
+        class names when they differ from the dataset's (``class_names`` then names only the ground truth)."""
 
-        def name(c: int) -> str:
+        def name(c: int, names: list[str] = class_names) -> str:
             if c == VOID:
                 return "void"
-            return class_names[c] if 0 <= c < len(class_names) else str(c)
+            return names[c] if 0 <= c < len(names) else str(c)
 
         parts = [f"x {x}  y {y}"]
         if gt is not None:
             parts.append(f"GT: {name(int(gt[y, x]))}")
         for s, res in sorted((results or {}).items(), reverse=True):
             mark = "*" if s == stride else ""
-            parts.append(f"{s}s{mark}: {name(int(res.labels[y, x]))}")
+            parts.append(f"{s}s{mark}: {name(int(res.labels[y, x]), pred_names or class_names)}")
         if results and stride in results:
             res = results[stride]
             parts.append(f"conf {float(res.confidence[y, x]):.2f}  margin {float(res.margin[y, x]):.2f}")
         return "   ".join(parts)
 
     def show_at(self, x: int, y: int, shape: tuple[int, int] | None, class_names, gt, results,
-                stride) -> None:
+                stride, pred_names: list[str] | None = None) -> None:
         """Update for image pixel (x, y) given the image shape (H, W); clears outside the image."""
         if shape is None or not (0 <= y < shape[0] and 0 <= x < shape[1]):
             self.setText("")
             return
-        self.setText(self.describe(x, y, class_names, gt, results, stride))
+        self.setText(self.describe(x, y, class_names, gt, results, stride, pred_names))

@@ -1,0 +1,60 @@
+"""Do the model's classes match the dataset's? Names are compared, not only counts (no Qt import here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def classes_match(dataset_names: list[str], model_names: list[str]) -> bool:
+    """True when both list the same classes in the same order (case, spaces and punctuation ignored)."""
+    return len(dataset_names) == len(model_names) and all(
+        _norm(a) == _norm(b) for a, b in zip(dataset_names, model_names))
+
+
+def _short(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return f"{len(names)}: {shown}{', …' if len(names) > limit else ''}"
+
+
+def mismatch_message(dataset_names: list[str], model_names: list[str]) -> str:
+    """The banner text for a model whose classes differ from the dataset's."""
+    return (f"Model classes ({_short(model_names)}) differ from the dataset's ({_short(dataset_names)}): "
+            "scores are not meaningful and are not computed. Predictions are drawn with the model's colours "
+            "(see the Classes list), ground truth with the dataset's.")
+
+
+def apply_classes(window) -> None:
+    """Choose the class names and colours the window shows, and warn when model and dataset disagree.
+
+    Ground truth (and editing) use the dataset's classes when it has labels, else the model's. When the
+    model's class names differ from the dataset's, predictions are drawn with the model's names and
+    palette (``window.pred_class_names``, ``grid.set_pred_palette``), no scores are computed
+    (``window.classes_differ``) and a persistent banner says why.
+    """
+    ds, ms = window.dataset, window.model_set
+    labelled = ds is not None and bool(ds.class_names) and (ms is None or getattr(ds, "has_labels", True))
+    if labelled:
+        names, palette = list(ds.class_names), ds.palette
+    elif ms is not None:
+        names, palette = list(ms.class_names), ms.palette
+    else:
+        return
+    differ = labelled and ms is not None and not classes_match(names, list(ms.class_names))
+    window.classes_differ = differ
+    window.pred_class_names = list(ms.class_names) if differ else names
+    window.class_names = names
+    window.palette = np.asarray(palette, np.uint8)
+    window.grid.set_palette(window.palette)
+    window.grid.set_pred_palette(ms.palette if differ else None)
+    window.legend.set_classes(names, window.palette)
+    window.legend.set_model_classes(list(ms.class_names) if differ else None, ms.palette if differ else None)
+    if differ:
+        message = mismatch_message(names, list(ms.class_names))
+        window.banner.show_message(message)
+        window.status_bar.showMessage(message, 8000)
+    else:
+        window.banner.clear()

@@ -1,0 +1,166 @@
+"""Two tool-bar rows that fit at 1280 px, evaluation on open (worst first, paused for the image on screen),
+and a model whose classes differ from the dataset's (banner, model colours, no scores)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from app import auto_evaluation, settings
+from app.class_check import classes_match, mismatch_message
+from app.main_window import MainWindow
+from app.tools import Mode
+from fcn_core.data.palette import VOC_CLASSES, voc_palette
+from tests.gui_helpers import make_tiny_dataset, make_tiny_model, mouse_move
+
+TIMEOUT = 60_000
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(dataset folder, model with the dataset's classes, model with other classes, dataset class names)."""
+    root = tmp_path_factory.mktemp("auto")
+    ds = make_tiny_dataset(root / "ds", count=6)
+    names = (ds / "class_names.txt").read_text().split()
+    same = make_tiny_model(root / "same.safetensors", names)
+    other_names = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car"]
+    other = make_tiny_model(root / "other.safetensors", other_names)  # same count (8), other names
+    return ds, same, other, names
+
+
+def _window(qtbot, tmp_path, auto: bool, size=(1280, 800)) -> MainWindow:
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(auto)
+    w = MainWindow(device="cpu")
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    return w
+
+
+def _open(qtbot, w, ds, model):
+    with qtbot.waitSignal(w.first_view_ready, timeout=TIMEOUT):
+        w.open_models([model])
+        w.open_dataset(ds)
+
+
+def test_two_tool_bars_fit_at_1280(qtbot, tmp_path):
+    w = _window(qtbot, tmp_path, auto=False)
+    qtbot.waitExposed(w)
+    assert w.edit_tool_bar is not w.tool_bar
+    assert w.toolBarBreak(w.edit_tool_bar)  # second row
+    bar_actions = w.edit_tool_bar.actions()
+    for mode in (Mode.PAN, Mode.BRUSH, Mode.ERASER, Mode.FILL, Mode.POLYGON, Mode.ACCEPT_BRUSH,
+                 Mode.ACCEPT_REGION):
+        action = w.editing.tool_actions[mode]
+        assert action in bar_actions
+        button = w.edit_tool_bar.widgetForAction(action)
+        assert button is not None and button.isVisible(), mode  # not hidden behind "»"
+    for widget in (w.editing.size_box, w.editing.class_selector):
+        assert widget.isVisible() and widget.geometry().right() <= w.edit_tool_bar.width()
+    for key in ("open_dataset", "open_models", "show_error", "show_confidence", "evaluate"):
+        assert w.tool_bar.widgetForAction(w.actions[key]).isVisible(), key
+    assert w.controls.isVisible() and w.controls.geometry().right() <= w.tool_bar.width()
+    settings.use_ini_file(None)
+
+
+def test_evaluates_on_open_and_sorts_worst_first(qtbot, tmp_path, tiny):
+    ds, same, _other, _names = tiny
+    w = _window(qtbot, tmp_path, auto=True)
+    assert w.actions.evaluate_auto.isChecked()
+    with qtbot.waitSignal(w.evaluation.evaluation_finished, timeout=TIMEOUT):
+        _open(qtbot, w, ds, same)
+    assert not w.docks["evaluation"].isVisible()  # in the background: the panels keep their room
+    assert w.auto_evaluation.started_automatically
+    rows = w.browser.model.rows
+    assert all(8 in r.scores and not math.isnan(r.scores[8]["mean_iu"]) for r in rows)
+    order = w.browser.stems_in_order()
+    ius = [rows[w.browser.model.row_of(s)].scores[8]["mean_iu"] for s in order]
+    assert ius == sorted(ius)  # worst first
+    # the choice persists and switching it off stops further automatic runs
+    w.actions.evaluate_auto.setChecked(False)
+    assert settings.auto_evaluate() is False
+    settings.use_ini_file(None)
+
+
+def test_expensive_dataset_offers_evaluation_instead(qtbot, tmp_path, tiny, monkeypatch):
+    ds, same, _other, _names = tiny
+    monkeypatch.setattr(auto_evaluation, "AUTO_LIMIT_S", 1e-6)  # any real timing is "too slow"
+    w = _window(qtbot, tmp_path, auto=True)
+    _open(qtbot, w, ds, same)
+    qtbot.waitUntil(lambda: w.auto_evaluation.hint_button.isVisible(), timeout=TIMEOUT)
+    assert not w.evaluation.running and w.evaluation.result is None
+    assert "Evaluate dataset (~" in w.auto_evaluation.hint_button.text()
+    with qtbot.waitSignal(w.evaluation.evaluation_finished, timeout=TIMEOUT):
+        w.auto_evaluation.hint_button.click()
+    assert all(8 in r.scores for r in w.browser.model.rows)
+    settings.use_ini_file(None)
+
+
+def test_evaluation_waits_while_an_image_is_requested():
+    from app.evaluation_panel import EvaluationWorker
+
+    worker = EvaluationWorker()
+    worker.hold()
+    worker.HOLD_LIMIT_S = 0.2
+    t0 = time.perf_counter()
+    worker._wait_while_held()
+    assert time.perf_counter() - t0 >= 0.19  # held: waits (up to its safety limit)
+    worker.release()
+    t0 = time.perf_counter()
+    worker._wait_while_held()
+    assert time.perf_counter() - t0 < 0.05
+
+
+def test_class_names_compared_not_counts():
+    assert classes_match(["background", "Potted plant"], ["Background", "potted-plant"])
+    assert not classes_match(["a", "b"], ["a", "c"])
+    assert not classes_match(list(VOC_CLASSES), list(VOC_CLASSES)[:8])
+    text = mismatch_message(list(VOC_CLASSES), ["sky", "road", "building", "tree"])
+    assert "(4: sky, road, building, …)" in text and "(21: background, aeroplane, bicycle, …)" in text
+
+
+def test_model_with_other_classes_warns_and_draws_its_own_colours(qtbot, tmp_path, tiny):
+    ds, same, other, names = tiny
+    w = _window(qtbot, tmp_path, auto=True)
+    _open(qtbot, w, ds, other)
+    assert w.classes_differ
+    assert w.banner.isVisible() and "differ from the dataset's (8: sky, road, building" in w.banner.text
+    assert w.class_names == names and w.pred_class_names[:2] == ["background", "aeroplane"]
+    # prediction drawn with the model's palette (VOC colours), ground truth with the dataset's
+    pred = w.current_results[8].labels
+    shown = w.panels["pred"].image_item.image
+    assert np.array_equal(shown[..., :3], voc_palette()[pred])
+    gt_shown = w.panels["gt"].image_item.image
+    valid = w.current_gt != 255
+    assert np.array_equal(gt_shown[valid][:, :3], w.palette[w.current_gt[valid]])
+    # no meaningless scores: only the confidence column; no evaluation, automatic or asked for
+    m, r = w.browser.model, w.browser.model.row_of(w.current_stem)
+    assert set(m.rows[r].scores[8]) == {"mean_conf"}
+    assert m.data(m.index(r, 1)) in ("", None)  # IU column empty
+    w.evaluate_dataset()
+    assert not w.evaluation.running
+    # the legend lists the model's classes under the dataset's; the read-out names predictions the model's way
+    assert w.legend.rowCount() == len(names) + 1 + 8
+    mouse_move(w.panels["pred"], 5, 5)
+    assert f"8s*: {w.pred_class_names[int(pred[5, 5])]}" in w.readout.text()
+    w.actions.show_error.setChecked(True)
+    assert "not shown" in w.panels["error"].title.text()
+    assert w.panels["error"].layer_item.image is None
+    # dismissible (and it stays dismissed for this message)
+    w.banner.close_button.click()
+    assert not w.banner.isVisible()
+    w.banner.show_message(w.banner.text)
+    assert not w.banner.isVisible()
+    # a model with the dataset's classes: scores, error map and the dataset's colours come back
+    with qtbot.waitSignal(w.predictions_changed, timeout=TIMEOUT):
+        w.open_models([same])
+    assert not w.classes_differ and w.grid.pred_palette is None and w.banner.text == ""
+    assert w.legend.rowCount() == len(names)
+    qtbot.waitUntil(lambda: "mean_iu" in w.browser.model.rows[w.browser.model.row_of(w.current_stem)]
+                    .scores.get(8, {}), timeout=TIMEOUT)
+    assert w.panels["error"].layer_item.image is not None
+    settings.use_ini_file(None)
