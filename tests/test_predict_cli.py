@@ -143,6 +143,13 @@ def test_output_path_that_is_a_file_is_an_error(tmp_path, photos, capsys):
     assert taken.read_text() == "a file, not a folder"
 
 
+def test_arch_choices_are_the_models():
+    from fcn_core.cli.common import ARCH_CHOICES
+    from fcn_core.models import ARCHS
+
+    assert ARCH_CHOICES == ARCHS  # spelled out in the CLI only to keep torch out of argument parsing
+
+
 def test_bench_quick_prints_json(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "inference.py"), "--quick", "--device", "cpu", "--quiet",

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from fcn_core.cli.common import ProgressBar, fail
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` subcommand."""
@@ -35,14 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"fcn evaluate: error: {message}", file=sys.stderr)
-    return 2
+    return fail("evaluate", message)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fcn evaluate``; 0 on success, 2 on bad input (message on stderr)."""
-    from tqdm.auto import tqdm
-
     from fcn_core.data.atomic import atomic_write_text
     from fcn_core.data.errors import DataError
     from fcn_core.evaluation import (
@@ -65,16 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and not 1 <= args.num_classes <= 255:
         return _fail(f"--num-classes must be in 1..255, not {args.num_classes}")
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, unit="img", desc="evaluate", file=sys.stderr)
-        bar.update(done - bar.n)
-
+    progress = ProgressBar("evaluate", enabled=not args.no_progress)
     try:
         if folder_mode:
             reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
@@ -99,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except (DataError, ValueError) as exc:
         return _fail(str(exc))
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
 
     table_reports = reports if "" not in reports else {"all": reports[""]}
     print(format_reports(table_reports))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from fcn_core.cli.common import ProgressBar, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,33 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``fcn export``; 0 on success, 2 on bad input (message on stderr)."""
-    from tqdm.auto import tqdm
-
     from fcn_core.data.datasets import open_dataset
     from fcn_core.data.errors import DataError
     from fcn_core.export import export_dataset, parse_split
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, unit="img", desc="export", file=sys.stderr)
-        bar.update(done - bar.n)
-
     try:
         split = parse_split(args.split) if args.split else None
         dataset = open_dataset(args.data, labels_dir=args.labels)
-        manifest = export_dataset(dataset, args.out, split=split, seed=args.seed, force=args.force,
-                                  progress=progress)
+        with ProgressBar("export", enabled=not args.no_progress) as progress:
+            manifest = export_dataset(dataset, args.out, split=split, seed=args.seed, force=args.force,
+                                      progress=progress)
     except (DataError, ValueError, OSError) as exc:
-        print(f"fcn export: error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if bar is not None:
-            bar.close()
+        return fail("export", str(exc))
     counts = ", ".join(f"{n} {c}" for n, c in manifest["split"]["counts"].items())
     print(f"fcn export: {manifest['exported']} images ({manifest['corrected']} corrected) written to "
           f"{manifest['destination']} [{counts}]" + (f"; {len(manifest['skipped'])} unlabelled skipped"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-ARCH_CHOICES = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
+from fcn_core.cli.common import ARCH_CHOICES, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = describe_file(args.file, arch=args.arch)
     except (WeightsError, OSError) as exc:
-        print(f"fcn info: error: {exc}", file=sys.stderr)
-        return 2
+        return fail("info", str(exc))
     print(json.dumps(info, indent=2, default=str) if args.json else _text(info))
     return 0

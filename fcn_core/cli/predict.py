@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-ARCH_CHOICES = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
+from fcn_core.cli.common import ARCH_CHOICES, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,8 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"fcn predict: error: {message}", file=sys.stderr)
-    return 2
+    return fail("predict", message)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,51 @@
+"""Small pieces shared by the ``fcn`` subcommands: error exit, lazily created progress bar, arch names."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+#: ``--arch`` choices of the subcommands that load weights: ``fcn_core.models.ARCHS``, spelled out here
+#: because importing the models imports torch (seconds), which ``fcn --help`` should not wait for.
+ARCH_CHOICES: tuple[str, ...] = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
+
+
+def fail(command: str, message: str) -> int:
+    """Print ``fcn <command>: error: <message>`` on stderr; return exit status 2 (bad input)."""
+    print(f"fcn {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+class ProgressBar:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr, created on the first call.
+
+    Created lazily because the total is known only once the job has looked at its inputs; with
+    ``enabled=False`` it does nothing. Use as a context manager so the bar is closed on errors too.
+    """
+
+    def __init__(self, desc: str, *, enabled: bool = True) -> None:
+        self.desc = desc
+        self.enabled = enabled
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, unit="img", desc=self.desc, file=sys.stderr)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Close the bar (if one was drawn)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
