@@ -22,17 +22,15 @@ from fcn_core import VOID
 from fcn_core.data.atomic import atomic_write_text
 from fcn_core.data.errors import DataError
 from fcn_core.data.labels import read_label
-from fcn_core.metrics import ConfusionAccumulator, confusion_matrix, scores_from_confusion
+from fcn_core.metrics import (
+    ConfusionAccumulator,
+    confusion_matrix,
+    image_scores_from_confusion,
+    scores_from_confusion,
+)
 
 Progress = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
-
-
-def _image_scores_from_cm(cm: np.ndarray) -> dict[str, float]:
-    s = scores_from_confusion(cm)
-    total = cm.sum()
-    return {"mean_iu": s["mean_iu"], "pixel_acc": s["pixel_acc"],
-            "error_frac": (1.0 - s["pixel_acc"]) if total else float("nan")}
 
 
 def make_report(cm: np.ndarray, class_names: Sequence[str], per_image: dict[str, dict[str, float]],
@@ -110,7 +108,7 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
         for stride, result in predictor.predict(image).items():
             acc = accs.setdefault(stride, ConfusionAccumulator(n))
             cm = acc.update(gt, result.labels)
-            per_image.setdefault(stride, {})[s.stem] = _image_scores_from_cm(cm)
+            per_image.setdefault(stride, {})[s.stem] = image_scores_from_confusion(cm)
         if progress is not None:
             progress(i + 1, len(samples))
     return {stride: make_report(accs[stride].matrix, dataset.class_names, per_image[stride], stopped)
@@ -186,7 +184,7 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
         except ValueError as exc:
             raise DataError(pred_files[stem], str(exc)) from exc
         total += cm
-        per_image[stem] = _image_scores_from_cm(cm)
+        per_image[stem] = image_scores_from_confusion(cm)
         if progress is not None:
             progress(i + 1, len(stems))
     if num_classes is None:

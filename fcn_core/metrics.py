@@ -106,12 +106,16 @@ def scores_from_confusion(cm: np.ndarray, class_names: Sequence[str] | None = No
     }
 
 
-def image_scores(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int = VOID) -> dict:
-    """One image's ``mean_iu``, ``pixel_acc`` and ``error_frac`` (wrong / non-void pixels)."""
-    cm = confusion_matrix(gt, pred, num_classes, ignore_index)
+def image_scores_from_confusion(cm: np.ndarray) -> dict[str, float]:
+    """One image's ``mean_iu``, ``pixel_acc`` and ``error_frac`` (wrong / non-void pixels) from its matrix."""
     s = scores_from_confusion(cm)
     return {"mean_iu": s["mean_iu"], "pixel_acc": s["pixel_acc"],
-            "error_frac": (1.0 - s["pixel_acc"]) if cm.sum() else float("nan")}
+            "error_frac": (1.0 - s["pixel_acc"]) if np.asarray(cm).sum() else float("nan")}
+
+
+def image_scores(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_index: int = VOID) -> dict:
+    """One image's ``mean_iu``, ``pixel_acc`` and ``error_frac`` (wrong / non-void pixels)."""
+    return image_scores_from_confusion(confusion_matrix(gt, pred, num_classes, ignore_index))
 
 
 def error_map(gt: np.ndarray, pred: np.ndarray, ignore_index: int = VOID) -> np.ndarray:
