@@ -134,7 +134,9 @@ class BackgroundJobs(QObject):
             init_from=Path(ms.paths[0]), labels_dir=self.c.saver.corrections_dir(), max_iters=max_iters,
             minutes=minutes, train_split=train_split, val_split="val" if "val" in splits else train_split,
             width=options.get("width"), batch_norm=options.get("batch_norm"),
-            device=device or getattr(self.window, "device", None), show_progress=False)
+            device=device or getattr(self.window, "device", None), show_progress=False,
+            # No loader processes: forking a multi-threaded Qt process can deadlock the child.
+            num_workers=0)
         return self._start("Fine-tuning on corrections", lambda progress, stop: train(config, progress, stop),
                            self._trained)
 
