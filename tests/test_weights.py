@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -364,6 +365,36 @@ def test_damaged_checkpoint(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(WeightsError, match=r"m\.safetensors: .*safetensors"):
         load_model(path)
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"arch": "fcn4s"}, "unknown FCN architecture 'fcn4s'"),
+    ({"arch": None}, "lacks 'arch'"),
+    ({"void_index": "void"}, "void_index 'void' is not a number"),
+    ({"class_names": "[1, 2"}, "'class_names' is not valid JSON"),
+])
+def test_checkpoint_with_bad_metadata_is_a_weights_error(tmp_path, change, problem):
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "m.safetensors"
+    save_checkpoint(path, build_model("fcn32s", 2, width=TINY), class_names=["a", "b"],
+                    preprocessing=IMAGENET_PREPROCESSING)
+    meta = read_checkpoint_metadata_raw(path)
+    for key, value in change.items():
+        if value is None:
+            meta.pop(key)
+        else:
+            meta[key] = value
+    save_file(load_file(str(path)), str(path), metadata=meta)
+    with pytest.raises(WeightsError, match=re.escape(f"{path}: ") + ".*" + re.escape(problem)):
+        load_model(path)
+
+
+def read_checkpoint_metadata_raw(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return dict(fh.metadata())
 
 
 # ---- fcn info ------------------------------------------------------------------------------------

@@ -115,7 +115,12 @@ def load_model(
 
     file_arch = layout.arch
     if ours:
-        file_arch = normalize_arch(st_meta["arch"])
+        if "arch" not in st_meta:
+            raise WeightsError(p, "checkpoint metadata lacks 'arch'")
+        try:
+            file_arch = normalize_arch(st_meta["arch"])
+        except ValueError as exc:
+            raise WeightsError(p, f"checkpoint metadata names an {exc}") from exc
         options = _json_meta(st_meta, "options", p)
         layout = StateDictLayout(
             file_arch, layout.num_classes, bool(options.get("batch_norm", False)),
@@ -152,7 +157,10 @@ def load_model(
             preprocessing = Preprocessing.from_dict(_json_meta(st_meta, "preprocessing", p))
         except ValueError as exc:
             raise WeightsError(p, f"checkpoint preprocessing is invalid ({exc})") from exc
-        void_index = int(st_meta.get("void_index", "255"))
+        try:
+            void_index = int(st_meta.get("void_index", "255"))
+        except ValueError as exc:
+            raise WeightsError(p, f"checkpoint void_index {st_meta['void_index']!r} is not a number") from exc
         metadata = dict(_json_meta(st_meta, "metadata", p)) if "metadata" in st_meta else {}
     else:
         # A plain pytorch-fcn file: the converted Caffe VOC models (BGR, 0-255, mean subtraction).
