@@ -23,7 +23,7 @@ from app import settings
 AUTO_LIMIT_S = 90.0
 #: First-prediction estimates up to this many times the limit are checked by a short probe run.
 PROBE_FACTOR = 6.0
-PROBE_IMAGES = 3
+PROBE_IMAGES = 4
 
 
 def describe_seconds(seconds: float) -> str:
@@ -120,7 +120,11 @@ class AutoEvaluation(QObject):
         self.progress_label.setVisible(done < total)
         if self.probing and done >= PROBE_IMAGES:
             self.probing = False
-            projected = (time.perf_counter() - self._started_at) / done * total
+            # median compute time per image: robust to the first image's warm-up, and the pauses for the
+            # user's own requests do not count as slowness
+            times = sorted(self.window.evaluation.worker.image_seconds[:done]) or [
+                (time.perf_counter() - self._started_at) / done]
+            projected = times[len(times) // 2] * total
             if projected > AUTO_LIMIT_S:  # too slow after all: stop, keep the scores, offer the button
                 self.probe_stopped = True
                 self.window.evaluation.cancel()

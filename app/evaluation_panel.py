@@ -66,6 +66,7 @@ class EvaluationWorker(QObject):
         super().__init__()
         self._stop = threading.Event()
         self._hold = threading.Event()
+        self.image_seconds: list[float] = []  # compute time per image of the current run (waits excluded)
 
     def cancel(self) -> None:
         """Thread-safe: stop after the image in flight."""
@@ -91,6 +92,7 @@ class EvaluationWorker(QObject):
         from fcn_core.metrics import confusion_matrix, scores_from_confusion
 
         self._stop.clear()
+        self.image_seconds = []
         t0 = time.perf_counter()
         n = models.num_classes
         names = list(models.class_names)
@@ -102,6 +104,7 @@ class EvaluationWorker(QObject):
             if self._stop.is_set():
                 result.cancelled = True
                 break
+            t_image = time.perf_counter()
             try:
                 image, gt = dataset.image(stem), dataset.label(stem)
                 if gt is None:
@@ -126,6 +129,7 @@ class EvaluationWorker(QObject):
                                 "mean_conf": float(np.mean(res.confidence))}
             present = np.flatnonzero(np.bincount(gt.ravel(), minlength=256)[:255]).tolist()
             result.images += 1
+            self.image_seconds.append(time.perf_counter() - t_image)
             self.image_scored.emit(stem, per_image, present)
             self.progress.emit(i + 1, len(stems))
         result.scores = {s: scores_from_confusion(m, names) for s, m in result.matrices.items()}
