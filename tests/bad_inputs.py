@@ -180,6 +180,14 @@ def _case_labelme_bad_json(root: Path) -> BadCase:
                    lambda: rasterize_labelme(p, list(VOC_CLASSES), with_image=False))
 
 
+def _case_labelme_shape_without_points(root: Path) -> BadCase:
+    p = root / "nopoints.json"
+    shapes = [{"label": "cat", "points": [], "shape_type": "point"}]
+    p.write_text(json.dumps({"shapes": shapes, "imageHeight": H, "imageWidth": W, "imagePath": None}))
+    return BadCase("labelme_shape_without_points", p, "point shape has no points",
+                   lambda: rasterize_labelme(p, list(VOC_CLASSES), with_image=False))
+
+
 def _case_bad_descriptor(root: Path) -> BadCase:
     ds = make_voc(root / "baddesc")
     (ds / "dataset.json").write_text('{"label_format": "jpeg-art"}')
@@ -209,7 +217,8 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         _case_truncated_png, _case_truncated_jpeg, _case_zero_byte, _case_size_mismatch, _case_label_16bit,
         _case_rgb_unknown_colour, _case_value_out_of_range, _case_missing_split, _case_split_lists_unknown,
         _case_empty_folder, _case_duplicate_stems, _case_non_image, _case_missing_file,
-        _case_labelme_unknown_class, _case_labelme_bad_json, _case_bad_descriptor, _case_eval_missing_pred,
+        _case_labelme_unknown_class, _case_labelme_bad_json, _case_labelme_shape_without_points,
+        _case_bad_descriptor, _case_eval_missing_pred,
         _case_eval_size_mismatch,
     )
 }

@@ -75,8 +75,13 @@ def _shape_mask(size_hw: tuple[int, int], points: Sequence[Sequence[float]], sha
     h, w = size_hw
     mask = Image.new("1", (w, h), 0)
     draw = ImageDraw.Draw(mask)
-    xy = [tuple(map(float, pt)) for pt in points]
     kind = shape_type or "polygon"
+    try:
+        xy = [(float(pt[0]), float(pt[1])) for pt in points]
+    except (TypeError, ValueError, IndexError) as exc:
+        raise DataError(path, f"{kind} shape has a point that is not an (x, y) pair ({exc})") from exc
+    if not xy:
+        raise DataError(path, f"{kind} shape has no points")
     if kind == "polygon":
         if len(xy) < 3:
             raise DataError(path, f"polygon with {len(xy)} points (needs at least 3)")
