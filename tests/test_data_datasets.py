@@ -114,6 +114,16 @@ def test_labelme_folder_order_ignore_and_embedded_image(tmp_path):
     assert np.array_equal(ds.image("a"), img)
 
 
+def test_labelme_folder_detected_beside_a_descriptor_that_sorts_first(tmp_path):
+    root = tmp_path / "lm"
+    root.mkdir()
+    (root / "dataset.json").write_text(json.dumps({"class_names": ["_background_", "cat"]}))
+    _labelme_json(root / "img1.json", [{"label": "cat", "points": [[2, 2], [10, 2], [10, 8]]}],
+                  image=photo())
+    ds = open_dataset(root)
+    assert ds.kind == "labelme" and ds.stems == ["img1"] and ds.label("img1")[4, 6] == 1
+
+
 def test_plain_image_folder(tmp_path):
     for i, ext in enumerate(("jpg", "png", "JPEG")):
         Image.fromarray(photo(seed=i)).save(tmp_path / f"p{i}.{ext}")

@@ -93,15 +93,15 @@ def _png_palette(path: Path) -> np.ndarray | None:
 
 
 def _looks_labelme(folder: Path) -> bool:
-    for p in sorted(folder.glob("*.json"))[:1]:
-        if p.name == DESCRIPTOR:
-            continue
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return False
-        return isinstance(data, dict) and "shapes" in data
-    return False
+    # Look at the first JSON file that is not our descriptor (which may well sort first).
+    first = next((p for p in sorted(folder.glob("*.json")) if p.name != DESCRIPTOR), None)
+    if first is None:
+        return False
+    try:
+        data = json.loads(first.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(data, dict) and "shapes" in data
 
 
 def _read_splits(root: Path, desc: dict, stems: set[str]) -> tuple[dict[str, list[str]], dict[str, Path]]:
