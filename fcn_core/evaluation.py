@@ -174,7 +174,14 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
         if should_stop is not None and should_stop():
             stopped = True
             break
-        gt = read_label(gt_files[stem], void_value=ignore_index, num_classes=num_classes)
+        try:
+            gt = read_label(gt_files[stem], void_value=ignore_index, num_classes=num_classes)
+        except DataError as exc:
+            if "neither classes" not in exc.problem:
+                raise
+            # Typically a dataset whose void is not 255 (CamVid: 11): say how to tell us.
+            raise DataError(exc.path, f"{exc.problem} (ignore index {ignore_index}); if one of these values "
+                                      "marks void, pass it as the ignore index (--ignore-index)") from exc
         pred = read_label(pred_files[stem])
         if gt.shape != pred.shape:
             raise DataError(pred_files[stem], f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "

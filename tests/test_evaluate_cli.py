@@ -90,6 +90,12 @@ def test_camvid_style_ignore_index(tmp_path, capsys):
     assert rc == 0
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["pixel_acc"] == 1.0 and rep["mean_iu"] == 1.0 and len(rep["confusion"]) == 11
+    capsys.readouterr()
+    # Forgetting --ignore-index: the GT file is named, with its stray value and the option to use.
+    rc = main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
+               "--num-classes", "11", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(tmp_path / "gt" / "x.png") in err and "[11]" in err and "--ignore-index" in err
 
 
 def _tiny_multistride_checkpoint(path):
