@@ -33,7 +33,7 @@ class ClassSelector(QWidget):
 
     def set_classes(self, names: list[str], palette: np.ndarray) -> None:
         """Fill the list with ``index: name`` entries, keeping the selection when it still exists."""
-        current = self.current()
+        current = self.current() if self.combo.count() else -1  # a first list starts on class 1, not 0
         self.combo.blockSignals(True)
         self.combo.clear()
         for i, name in enumerate(names):

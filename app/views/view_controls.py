@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QWidget
 
 from app.views.colorize import CONFIDENCE_MODES, ERROR_MODES
 from app.views.stride_selector import StrideSelector
@@ -43,6 +43,8 @@ class ViewControls(QWidget):
         layout.addWidget(self.error_mode)
         layout.addWidget(QLabel(" Confidence "))
         layout.addWidget(self.confidence_mode)
+        # keep its natural width: stretched across a wide tool bar the labels drift away from their widgets
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
         self.error_mode.currentTextChanged.connect(self.error_mode_changed)
         self.confidence_mode.currentTextChanged.connect(self.confidence_mode_changed)
