@@ -85,6 +85,8 @@ class EvaluationWorker(QObject):
         deadline = time.perf_counter() + self.HOLD_LIMIT_S
         while self._hold.is_set() and not self._stop.is_set() and time.perf_counter() < deadline:
             time.sleep(0.005)
+        if self._hold.is_set() and time.perf_counter() >= deadline:
+            self._hold.clear()  # the answer was lost (e.g. dropped request): do not wait at every image
 
     @Slot(object, object, object)
     def run(self, dataset, models, stems: list[str]) -> None:

@@ -340,6 +340,7 @@ class MainWindow(QMainWindow):
         if not self.auto_evaluation.finished(result):
             return  # a probe found the dataset too slow to evaluate unasked: the status bar offers it
         self.browser.sort_worst_first()
+        self.browser.table.scrollToTop()  # the worst images are what the user wants to see next
         self._show_stride()
         self.status_bar.showMessage(self.evaluation.summary.text(), 8000)
 

@@ -80,6 +80,12 @@ def test_evaluates_on_open_and_sorts_worst_first(qtbot, tmp_path, tiny):
     order = w.browser.stems_in_order()
     ius = [rows[w.browser.model.row_of(s)].scores[8]["mean_iu"] for s in order]
     assert ius == sorted(ius)  # worst first
+    # an interactive request holds the evaluation worker until its answer is on screen
+    other = next(s for s in order if s != w.current_stem)
+    with qtbot.waitSignal(w.current_image_changed, timeout=TIMEOUT):
+        w.show_stem(other)
+        assert w.evaluation.worker._hold.is_set()
+    assert not w.evaluation.worker._hold.is_set()
     # the choice persists and switching it off stops further automatic runs
     w.actions.evaluate_auto.setChecked(False)
     assert settings.auto_evaluate() is False
@@ -109,6 +115,10 @@ def test_evaluation_waits_while_an_image_is_requested():
     t0 = time.perf_counter()
     worker._wait_while_held()
     assert time.perf_counter() - t0 >= 0.19  # held: waits (up to its safety limit)
+    t0 = time.perf_counter()
+    worker._wait_while_held()
+    assert time.perf_counter() - t0 < 0.05  # a hold never released is forgotten after one wait
+    worker.hold()
     worker.release()
     t0 = time.perf_counter()
     worker._wait_while_held()
