@@ -105,7 +105,8 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
         if image.shape[:2] != gt.shape:
             raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
                                           f"{image.shape[1]}x{image.shape[0]}")
-        for stride, result in predictor.predict(image).items():
+        # Labels only (arg-max on the device): scoring needs no softmax/confidence maps.
+        for stride, result in predictor.predict(image, with_confidence=False).items():
             acc = accs.setdefault(stride, ConfusionAccumulator(n))
             cm = acc.update(gt, result.labels)
             per_image.setdefault(stride, {})[s.stem] = image_scores_from_confusion(cm)
