@@ -27,6 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from fcn_core.data.atomic import atomic_write_text  # noqa: E402
 from fcn_core.data.palette import VOC_CLASSES  # noqa: E402
 from fcn_core.models import build_model  # noqa: E402
 from fcn_core.pipeline import predict_paths, render_panels  # noqa: E402
@@ -355,8 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text + "\n")
+        atomic_write_text(args.json_out, text + "\n")  # a killed run never leaves half a JSON file
     return 0
 
 
