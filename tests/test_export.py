@@ -105,6 +105,18 @@ def test_refuses_non_empty_destination_unless_forced(corrected, tmp_path, capsys
         export_dataset(open_dataset(root), root.parent, force=True)  # would delete the source
 
 
+def test_labels_folder_that_does_not_exist_is_an_error(corrected, tmp_path, capsys):
+    root, fixes, _ = corrected
+    typo = tmp_path / "fixse"
+    assert main(["export", "--data", str(root), "--labels", str(typo), "--out", str(tmp_path / "o"),
+                 "--no-progress"]) == 2
+    assert f"{typo}: corrections folder (--labels) not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    ckpt = tmp_path / "m.safetensors"  # evaluate refuses it before loading anything
+    assert main(["evaluate", "--weights", str(ckpt), "--data", str(root), "--labels", str(typo)]) == 2
+    assert str(typo) in capsys.readouterr().err
+
+
 def test_failure_or_stop_leaves_nothing_half_written(corrected, tmp_path):
     root, _, _ = corrected
     out = tmp_path / "o"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import TracebackType
 
 #: ``--arch`` choices of the subcommands that load weights: ``fcn_core.models.ARCHS``, spelled out here
@@ -14,6 +15,14 @@ def fail(command: str, message: str) -> int:
     """Print ``fcn <command>: error: <message>`` on stderr; return exit status 2 (bad input)."""
     print(f"fcn {command}: error: {message}", file=sys.stderr)
     return 2
+
+
+def missing_labels_dir(labels: str | None) -> str | None:
+    """The error for a ``--labels`` folder that does not exist (the library treats it as "no corrections yet",
+    which on the command line would silently use the original labels), else None."""
+    if labels is not None and not Path(labels).is_dir():
+        return f"{labels}: corrections folder (--labels) not found"
+    return None
 
 
 class ProgressBar:

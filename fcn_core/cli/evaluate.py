@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail
+from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and not 1 <= args.num_classes <= 255:
         return _fail(f"--num-classes must be in 1..255, not {args.num_classes}")
 
+    problem = missing_labels_dir(args.labels)
+    if problem:
+        return fail("evaluate", problem)
     progress = ProgressBar("evaluate", enabled=not args.no_progress)
     try:
         if folder_mode:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fcn_core.cli.common import ProgressBar, fail
+from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from fcn_core.data.errors import DataError
     from fcn_core.export import export_dataset, parse_split
 
+    problem = missing_labels_dir(args.labels)
+    if problem:
+        return fail("export", problem)
     try:
         split = parse_split(args.split) if args.split else None
         dataset = open_dataset(args.data, labels_dir=args.labels)
