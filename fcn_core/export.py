@@ -134,6 +134,15 @@ def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
     }
 
 
+def _unmatched_corrections(dataset: Dataset) -> list[str]:
+    """Names of correction PNGs whose stem is no image of the dataset (so they were not exported)."""
+    folder = dataset.labels_dir
+    if folder is None or not folder.is_dir():
+        return []
+    stems = set(dataset.stems)
+    return sorted(p.name for p in folder.glob("*.png") if not p.name.startswith(".") and p.stem not in stems)
+
+
 def _move_into_place(tmp: Path, out: Path) -> None:
     if out.exists() and any(out.iterdir()):
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -209,6 +218,7 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
             "exported": len(images),
             "corrected": sum(1 for v in images.values() if v["corrected"]),
             "skipped": skipped,
+            "unmatched_corrections": _unmatched_corrections(dataset),
             "images": images,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

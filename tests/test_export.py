@@ -105,6 +105,18 @@ def test_refuses_non_empty_destination_unless_forced(corrected, tmp_path, capsys
         export_dataset(open_dataset(root), root.parent, force=True)  # would delete the source
 
 
+def test_corrections_matching_no_image_are_reported(corrected, tmp_path, capsys):
+    root, fixes, fixed = corrected
+    write_palette_png(fixes / "img9.png", fixed)  # no img9 in the dataset (typo, renamed photo)
+    out = tmp_path / "o"
+    rc = main(["export", "--data", str(root), "--labels", str(fixes), "--out", str(out), "--no-progress"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 correction(s)" in err and "img9.png" in err
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["unmatched_corrections"] == ["img9.png"] and man["corrected"] == 1
+
+
 def test_labels_folder_that_does_not_exist_is_an_error(corrected, tmp_path, capsys):
     root, fixes, _ = corrected
     typo = tmp_path / "fixse"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
 
@@ -46,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
                                       progress=progress)
     except (DataError, ValueError, OSError) as exc:
         return fail("export", str(exc))
+    unmatched = manifest["unmatched_corrections"]
+    if unmatched:  # most likely a renamed image or a typo: say so rather than drop the work silently
+        shown = ", ".join(unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
+        print(f"fcn export: warning: {len(unmatched)} correction(s) in {args.labels} match no image of "
+              f"{args.data} and were not exported: {shown}", file=sys.stderr)
     counts = ", ".join(f"{n} {c}" for n, c in manifest["split"]["counts"].items())
     print(f"fcn export: {manifest['exported']} images ({manifest['corrected']} corrected) written to "
           f"{manifest['destination']} [{counts}]" + (f"; {len(manifest['skipped'])} unlabelled skipped"
