@@ -111,6 +111,39 @@ def test_batches_hold_only_equal_sizes_and_memory_stays_bounded(tmp_path):
         assert np.array_equal(labels, np.asarray(Image.open(p))[..., 0] % 21)
 
 
+def test_images_held_in_memory_stay_bounded_with_many_sizes(tmp_path, monkeypatch):
+    # 48 images in 12 sizes with batch 8: buckets rarely fill, so only the max_parked rule keeps memory flat.
+    import fcn_core.data.images as images_mod
+
+    paths = []
+    for i in range(48):
+        paths.append(tmp_path / f"im{i:02d}.png")
+        write_photo(paths[-1], 10 + i % 12, 12, i)
+    counts = {"decoded": 0, "predicted": 0, "worst": 0}
+    lock = threading.Lock()
+    real_read = images_mod.read_image
+
+    def counting_read(path):
+        img = real_read(path)
+        with lock:
+            counts["decoded"] += 1
+            counts["worst"] = max(counts["worst"], counts["decoded"] - counts["predicted"])
+        return img
+
+    class Counting(FakePredictor):
+        def predict_batch(self, images, strides=None, with_confidence=True):
+            out = super().predict_batch(images, strides, with_confidence)
+            with lock:
+                counts["predicted"] += len(images)
+            return out
+
+    monkeypatch.setattr(images_mod, "read_image", counting_read)
+    rep = predict_paths(Counting(), paths, tmp_path / "out", batch_size=8, workers=2, max_parked=4)
+    assert rep.ok == 48 and counts["predicted"] == 48
+    look_ahead = max(2 * 8, 2 * 2)
+    assert counts["worst"] <= look_ahead + 4 + 8  # decode look-ahead + parked + one batch, never all 48
+
+
 def test_failing_batch_is_retried_per_image(tmp_path):
     paths = [tmp_path / f"im{i}.png" for i in range(4)]
     for i, p in enumerate(paths):
