@@ -93,7 +93,7 @@ def test_duplicate_stems_name_both_files(tmp_path):
     assert str(a) in str(err.value) and str(b) in str(err.value)
 
 
-def test_batches_hold_only_equal_sizes_and_memory_stays_bounded(tmp_path):
+def test_batches_hold_only_equal_sizes(tmp_path):
     sizes = [(20, 30), (20, 30), (25, 31), (20, 30), (25, 31), (40, 12), (20, 30), (20, 30)] * 3
     paths = []
     for i, (h, w) in enumerate(sizes):
