@@ -83,6 +83,11 @@ class Predictor:
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if loaded.num_classes > 255:
+            # Labels come back as uint8 with 255 = void: more classes would wrap around silently.
+            where = f"{loaded.path}: " if loaded.path is not None else ""
+            raise ValueError(f"{where}the model has {loaded.num_classes} classes; at most 255 are supported "
+                             "(label maps are 8-bit with 255 meaning void)")
         self.loaded = loaded
         self.notes: list[str] = []
         # None: run each predict_batch call's equal-sized images in one forward (the caller batches).

@@ -105,6 +105,11 @@ def test_bf16_agrees_with_fp32_on_most_pixels():
         assert low[s].confidence.dtype == np.float32
 
 
+def test_more_classes_than_8_bit_labels_hold_is_refused():
+    with pytest.raises(ValueError, match="256 classes; at most 255"):
+        Predictor(_loaded(arch="fcn32s", n_class=256), device="cpu")
+
+
 def test_fp16_on_cpu_falls_back_with_a_note():
     pred = Predictor(_loaded(), device="cpu", precision="fp16")
     assert pred.precision == "fp32"
