@@ -201,9 +201,13 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
     palette = None
     if desc.get("palette") is not None:
         try:
-            palette = np.asarray(desc["palette"], dtype=np.uint8).reshape(-1, 3)
+            raw = np.asarray(desc["palette"], dtype=np.float64)
+            if raw.ndim != 2 or raw.shape[1] != 3 or ((raw < 0) | (raw > 255) | (raw != np.round(raw))).any():
+                raise ValueError("not whole numbers 0..255 in rows of 3")
+            palette = raw.astype(np.uint8)
         except (ValueError, TypeError) as exc:
-            raise DataError(root / DESCRIPTOR, "palette must be a list of [r, g, b] colours") from exc
+            problem = "palette must be a list of [r, g, b] colours with values 0..255"
+            raise DataError(root / DESCRIPTOR, problem) from exc
     elif fmt == "palette" and first_label is not None:
         palette = _png_palette(first_label)
     palette = full_palette(palette)
