@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _norm(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+from fcn_core.evaluation import same_class_names
 
 
 def classes_match(dataset_names: list[str], model_names: list[str]) -> bool:
     """True when both list the same classes in the same order (case, spaces and punctuation ignored)."""
-    return len(dataset_names) == len(model_names) and all(
-        _norm(a) == _norm(b) for a, b in zip(dataset_names, model_names))
+    return same_class_names(model_names, dataset_names)
 
 
 def _short(names: list[str], limit: int = 3) -> str:

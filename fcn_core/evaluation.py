@@ -58,6 +58,18 @@ def _generic_names(names: Sequence[str]) -> bool:
     return all(re.fullmatch(r"(class)?\d+", _name_key(n)) for n in names)
 
 
+def same_class_names(model_names: Sequence[str], dataset_names: Sequence[str]) -> bool:
+    """True when both list the same classes in the same order (case, spaces and punctuation ignored).
+
+    Placeholder names ("0", "class 1", ...) match any names of the same count: they say nothing.
+    """
+    if len(model_names) != len(dataset_names):
+        return False
+    if _generic_names(model_names) or _generic_names(dataset_names):
+        return True
+    return all(_name_key(m) == _name_key(d) for m, d in zip(model_names, dataset_names))
+
+
 def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str]) -> str | None:
     """A warning when a model and a dataset with as many classes name them differently, else None.
 
