@@ -140,6 +140,13 @@ def test_descriptor_palette_travels(tmp_path):
     assert ds.class_names == ["bg", "fg"] and ds.palette[1].tolist() == [4, 5, 6]
     with pytest.raises(DataError, match="neither classes"):
         ds.label("img0")  # labels use 21 classes but the descriptor says 2
+    for bad in ("eleven", 11.5, True):
+        (root / "dataset.json").write_text(json.dumps({"void_value": bad}))
+        with pytest.raises(DataError, match=r"dataset\.json: void value .* not a whole number"):
+            open_dataset(root)
+    (root / "dataset.json").write_text(json.dumps({"void_value": 300}))
+    with pytest.raises(DataError, match="void value 300 is not in 0..255"):
+        open_dataset(root)
     for bad in ([[300, 0, 0]], [[-1, 0, 0]], [[1, 2]], [["red", 0, 0]], [[0.5, 0, 0]]):
         (root / "dataset.json").write_text(json.dumps({"class_names": ["bg", "fg"], "palette": bad}))
         with pytest.raises(DataError, match=r"dataset\.json: palette must be .* 0\.\.255"):
