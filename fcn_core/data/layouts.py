@@ -9,6 +9,7 @@ labels, splits) states what the layout does not.
 from __future__ import annotations
 
 import json
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +219,8 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
         # Raw index labels (SegNet/CamVid style) mark void with the first value after the classes; 255 stays
         # void as well, so this is harmless for index datasets that use 255.
         void_value = len(class_names) if fmt == "index" and len(class_names) < VOID else VOID
-    if isinstance(void_value, bool) or not isinstance(void_value, int | str) or not str(void_value).isdigit():
+    whole = isinstance(void_value, Integral | str) and not isinstance(void_value, bool)
+    if not whole or not str(void_value).isdigit():
         raise DataError(root / DESCRIPTOR if "void_value" in desc else root,
                         f"void value {void_value!r} is not a whole number in 0..255")
     void_value = int(void_value)
