@@ -182,3 +182,8 @@ def test_model_with_other_classes_than_the_dataset(tmp_path, capsys):
     assert class_names_mismatch(["Sky", "Road Side"], ["sky", "road_side"]) is None
     assert class_names_mismatch(["0", "1"], ["sky", "road"]) is None
     assert class_names_mismatch(["class 0", "class 1"], ["sky", "road"]) is None
+    # The yes/no form the app uses agrees.
+    from fcn_core.evaluation import same_class_names
+
+    assert same_class_names(["Sky", "Road Side"], ["sky", "road_side"]) and same_class_names(["0"], ["sky"])
+    assert not same_class_names(names, list(VOC_CLASSES)) and not same_class_names(["a"], ["a", "b"])
