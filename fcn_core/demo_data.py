@@ -15,7 +15,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+
+from fcn_core.data.atomic import default_mode
+from fcn_core.data.labels import encode_palette_png
 
 DEMO_CLASSES: tuple[str, ...] = ("sky", "road", "building", "tree", "car", "person", "pole", "wire")
 #: Palette of the demo classes (index -> RGB); chosen to read well as an overlay.
@@ -264,12 +266,6 @@ def make_demo_sample(
     return np.clip(img, 0, 255).astype(np.uint8), lab
 
 
-def _write_png_palette(path: Path, labels: np.ndarray, palette: np.ndarray) -> None:
-    im = Image.fromarray(labels, mode="P")
-    im.putpalette(palette.reshape(-1).tolist())
-    im.save(path, optimize=False)
-
-
 def make_demo_dataset(
     out: str | os.PathLike[str],
     count: int = 250,
@@ -292,6 +288,7 @@ def make_demo_dataset(
             raise FileExistsError(f"demo dataset {out}: folder exists and is not empty (use overwrite)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes 0700; a dataset is for everyone
     try:
         (tmp / "JPEGImages").mkdir()
         (tmp / "SegmentationClass").mkdir()
@@ -304,7 +301,7 @@ def make_demo_dataset(
             if not ok:
                 raise OSError(f"demo dataset {out}: could not encode {stem}.jpg")
             (tmp / "JPEGImages" / f"{stem}.jpg").write_bytes(buf.tobytes())
-            _write_png_palette(tmp / "SegmentationClass" / f"{stem}.png", lab, palette)
+            (tmp / "SegmentationClass" / f"{stem}.png").write_bytes(encode_palette_png(lab, palette))
         val = [s for i, s in enumerate(stems) if i % VAL_EVERY == VAL_EVERY - 1]
         train = [s for i, s in enumerate(stems) if i % VAL_EVERY != VAL_EVERY - 1]
         sets = tmp / "ImageSets" / "Segmentation"
@@ -320,12 +317,20 @@ def make_demo_dataset(
             "generator": {"seed": int(seed), "count": int(count), "size": [int(size[0]), int(size[1])]},
         }
         (tmp / "dataset.json").write_text(json.dumps(descriptor, indent=2) + "\n")
+        old = None
         if overwrite and out.exists():
-            shutil.rmtree(out)
+            # Move the old dataset aside first and delete it only once the new one is in place.
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
         try:
             os.replace(tmp, out)  # replaces an empty folder; fails if another process finished first
         except OSError as exc:
+            if old is not None:
+                os.replace(old / out.name, out)
+                shutil.rmtree(old, ignore_errors=True)
             raise FileExistsError(f"demo dataset {out}: folder appeared while writing ({exc})") from exc
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -49,10 +49,25 @@ def ensure_demo_dataset() -> Path:
     if _complete(folder):
         return folder
     if folder.exists():  # a leftover that is not a finished dataset (e.g. emptied by hand)
-        shutil.rmtree(folder, ignore_errors=True)
+        # Rename it away before deleting: another process may be finishing the dataset right now, and a
+        # finished one must never be deleted from under it.
+        stale = folder.with_name(f".{folder.name}.stale-{os.getpid()}")
+        try:
+            os.replace(folder, stale)
+        except OSError:
+            stale = None
+        if stale is not None:
+            if _complete(stale):  # lost a race with a process that just finished: put it back
+                try:
+                    os.replace(stale, folder)
+                except OSError:
+                    pass
+            shutil.rmtree(stale, ignore_errors=True)
+        if _complete(folder):
+            return folder
     try:
         make_demo_dataset(folder, count=DEMO_COUNT, seed=DEMO_SEED)
-    except (OSError, FileExistsError):
+    except OSError:  # FileExistsError included
         if not _complete(folder):  # not a lost race: a real failure
             raise
     return folder

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from fcn_core.cli.common import ARCH_CHOICES
+
 
 def _size(text: str) -> tuple[int, int]:
     """``"384"`` -> (384, 384); ``"240x320"`` -> (240, 320) as height x width."""
@@ -34,8 +36,6 @@ def _range(text: str) -> tuple[float, float]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
-    from fcn_core.models import ARCHS
-
     p = sub.add_parser(
         "train",
         help="train an FCN on a dataset (staged 32s->16s->8s or at once; DDP under torchrun)",
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, required=True, help="dataset folder (VOC, index PNGs, labelme)")
     p.add_argument("--out", type=Path, required=True, help="output folder for checkpoints and logs")
-    p.add_argument("--arch", default="fcn8s", help=f"one of {', '.join(ARCHS)} (default fcn8s)")
+    p.add_argument("--arch", default="fcn8s", help=f"one of {', '.join(ARCH_CHOICES)} (default fcn8s)")
     p.add_argument("--recipe", choices=("paper", "scratch"), default="scratch", help="default scratch")
     p.add_argument("--staged", action="store_true", help="train fcn32s, then fcn16s from it, then fcn8s")
     init = p.add_mutually_exclusive_group()
