@@ -30,10 +30,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluate", action="store_true", help="evaluate the whole dataset after opening")
     p.add_argument("--screenshot", metavar="OUT.png",
                    help="render offscreen, save the window once predictions show, and exit")
-    p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    p.add_argument("--size", default=None,
+                   help="window size WxH (default: 1600x1000, or maximised on a smaller screen)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="--screenshot: give up after this many seconds")
     return p
+
+
+DEFAULT_SIZE = (1600, 1000)
+
+
+def _place_window(window, size: str | None, *, offscreen: bool) -> bool:
+    """Size the window: ``--size WxH`` as given; else 1600x1000 when the screen has room (always offscreen),
+    centred. Returns True when the screen is smaller and the window should open maximised instead."""
+    if size:
+        w, _, h = size.lower().partition("x")
+        window.resize(int(w or DEFAULT_SIZE[0]), int(h or DEFAULT_SIZE[1]))
+        return False
+    window.resize(*DEFAULT_SIZE)
+    screen = window.screen()
+    if offscreen or screen is None:
+        return False
+    avail = screen.availableGeometry()
+    if avail.width() < DEFAULT_SIZE[0] or avail.height() < DEFAULT_SIZE[1]:
+        window.setGeometry(avail)  # also right where no window manager honours "maximised"
+        return True
+    frame = window.frameGeometry()
+    frame.moveCenter(avail.center())
+    window.move(frame.topLeft())
+    return False
 
 
 def demo_paths() -> tuple[Path, list[Path]]:
@@ -86,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(device=args.device, precision=args.precision)
     if demo_problem:
         QTimer.singleShot(0, lambda: window.report_error(demo_problem, modal_box=False))
-    w, _, h = args.size.partition("x")
-    window.resize(int(w or 1600), int(h or 1000))
+    maximise = _place_window(window, args.size, offscreen=bool(args.screenshot))
     if args.error_map:
         window.actions.show_error.setChecked(True)
     if args.confidence_map:
@@ -131,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         window.open_models(weights)
     if data:
         window.open_dataset(data)
-    window.show()
+    if maximise:
+        window.showMaximized()
+    else:
+        window.show()
     code = app.exec()
     return status["code"] or code
 
