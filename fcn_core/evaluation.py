@@ -22,6 +22,7 @@ from fcn_core import VOID
 from fcn_core.data.atomic import atomic_write_text
 from fcn_core.data.errors import DataError
 from fcn_core.data.labels import read_label
+from fcn_core.data.names import name_key
 from fcn_core.metrics import (
     ConfusionAccumulator,
     confusion_matrix,
@@ -49,13 +50,9 @@ def _names_preview(names: Sequence[str], limit: int = 4) -> str:
     return shown + (", ..." if len(names) > limit else "")
 
 
-def _name_key(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
 def _generic_names(names: Sequence[str]) -> bool:
     # "0", "1", ... or "class 0", ...: placeholders that say nothing about what a class is.
-    return all(re.fullmatch(r"(class)?\d+", _name_key(n)) for n in names)
+    return all(re.fullmatch(r"(class)?\d+", name_key(n)) for n in names)
 
 
 def same_class_names(model_names: Sequence[str], dataset_names: Sequence[str]) -> bool:
@@ -67,7 +64,7 @@ def same_class_names(model_names: Sequence[str], dataset_names: Sequence[str]) -
         return False
     if _generic_names(model_names) or _generic_names(dataset_names):
         return True
-    return all(_name_key(m) == _name_key(d) for m, d in zip(model_names, dataset_names))
+    return all(name_key(m) == name_key(d) for m, d in zip(model_names, dataset_names))
 
 
 def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str]) -> str | None:
@@ -79,7 +76,7 @@ def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str
     if len(model_names) != len(dataset_names) or _generic_names(model_names) or _generic_names(dataset_names):
         return None
     pairs = enumerate(zip(model_names, dataset_names))
-    diffs = [(i, m, d) for i, (m, d) in pairs if _name_key(m) != _name_key(d)]
+    diffs = [(i, m, d) for i, (m, d) in pairs if name_key(m) != name_key(d)]
     if not diffs:
         return None
     shown = ", ".join(f"{i} is {m!r} vs {d!r}" for i, m, d in diffs[:4])

@@ -65,6 +65,9 @@ def test_camvid_void_11_and_sizes(camvid, tmp_path):
     ds, labels = camvid
     assert ds.kind == "voc" and ds.label_format == "index" and ds.void_value == 11
     assert ds.num_classes == 11 and ds.class_names[0] == "Sky"
+    # Drawn in SegNet's CamVid colours (PROVENANCE.md), not VOC's: road is purple, sky grey, car dark violet.
+    assert ds.palette[3].tolist() == [128, 64, 128]
+    assert ds.palette[0].tolist() == [128, 128, 128] and ds.palette[8].tolist() == [64, 0, 128]
     assert len(labels) == 468
     assert {k: len(v) for k, v in ds.splits.items()} == {"train": 367, "val": 101}
     allowed = set(range(11)) | {255}

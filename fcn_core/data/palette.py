@@ -1,14 +1,38 @@
-"""Class palettes: the PASCAL VOC bit-interleaving colormap and colourisation by lookup table."""
+"""Class palettes: the VOC bit-interleaving colormap, CamVid's SegNet colours, colourisation by table."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from fcn_core.data.names import name_key
 
 VOC_CLASSES: tuple[str, ...] = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
     "tvmonitor",
 )
+
+
+CAMVID_CLASSES: tuple[str, ...] = (
+    "Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian",
+    "Bicyclist",
+)
+# The colours SegNet's CamVid release draws its 11 classes with (R, G, B), in class order.
+CAMVID_COLORS: tuple[tuple[int, int, int], ...] = (
+    (128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128), (60, 40, 222), (128, 128, 0),
+    (192, 128, 128), (64, 64, 128), (64, 0, 128), (64, 64, 0), (0, 128, 192),
+)
+
+
+def known_colors(class_names) -> np.ndarray | None:
+    """The published colours for a known class list (CamVid's 11 classes), else None (VOC colours apply).
+
+    Names are compared ignoring case, spaces and punctuation, so "sign symbol" matches "SignSymbol".
+    """
+    keys = [name_key(n) for n in class_names]
+    if keys == [name_key(n) for n in CAMVID_CLASSES]:
+        return np.asarray(CAMVID_COLORS, dtype=np.uint8)
+    return None
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
