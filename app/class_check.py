@@ -19,9 +19,25 @@ def _short(names: list[str], limit: int = 3) -> str:
 
 def mismatch_message(dataset_names: list[str], model_names: list[str]) -> str:
     """The banner text for a model whose classes differ from the dataset's."""
-    return (f"Model classes ({_short(model_names)}) differ from the dataset's ({_short(dataset_names)}): "
+    text = (f"Model classes ({_short(model_names)}) differ from the dataset's ({_short(dataset_names)}): "
             "scores are not meaningful and are not computed. Predictions are drawn with the model's colours "
             "(see the Classes list), ground truth with the dataset's.")
+    if len(model_names) == len(dataset_names):
+        text += " If class i means the same to both, score by index."
+    return text
+
+
+def by_index_message(dataset_names: list[str], model_names: list[str]) -> str:
+    """The banner text once the user chose to score a same-count model by class index."""
+    return (f"Scoring by class index although the names differ: model ({_short(model_names)}), "
+            f"dataset ({_short(dataset_names)}). Predictions use the dataset's names and colours.")
+
+
+def pair_key(dataset, model_set) -> tuple[str, str] | None:
+    """Identifies a (dataset, model) pair: a "score by index" choice holds for this pair only."""
+    if dataset is None or model_set is None:
+        return None
+    return str(getattr(dataset, "root", id(dataset))), str(model_set.model_id)
 
 
 def apply_classes(window) -> None:
@@ -30,7 +46,9 @@ def apply_classes(window) -> None:
     Ground truth (and editing) use the dataset's classes when it has labels, else the model's. When the
     model's class names differ from the dataset's, predictions are drawn with the model's names and
     palette (``window.pred_class_names``, ``grid.set_pred_palette``), no scores are computed
-    (``window.classes_differ``) and a persistent banner says why.
+    (``window.classes_differ``) and a persistent banner says why. With as many classes on both sides the
+    banner offers "Score by class index"; once chosen (``window.score_by_index`` holds this pair's
+    ``pair_key``) the pair is treated as matching, as ``fcn evaluate --ignore-class-names`` does.
     """
     ds, ms = window.dataset, window.model_set
     labelled = ds is not None and bool(ds.class_names) and (ms is None or getattr(ds, "has_labels", True))
@@ -40,7 +58,10 @@ def apply_classes(window) -> None:
         names, palette = list(ms.class_names), ms.palette
     else:
         return
-    differ = labelled and ms is not None and not classes_match(names, list(ms.class_names))
+    names_differ = labelled and ms is not None and not classes_match(names, list(ms.class_names))
+    same_count = ms is not None and len(ms.class_names) == len(names)
+    by_index = names_differ and same_count and window.score_by_index == pair_key(ds, ms)
+    differ = names_differ and not by_index
     window.classes_differ = differ
     window.pred_class_names = list(ms.class_names) if differ else names
     window.class_names = names
@@ -51,7 +72,10 @@ def apply_classes(window) -> None:
     window.legend.set_model_classes(list(ms.class_names) if differ else None, ms.palette if differ else None)
     if differ:
         message = mismatch_message(names, list(ms.class_names))
-        window.banner.show_message(message)
+        action = ("Score by class index", window.score_by_class_index) if same_count else None
+        window.banner.show_message(message, action)
         window.status_bar.showMessage(message, 8000)
+    elif by_index:
+        window.banner.show_message(by_index_message(names, list(ms.class_names)))
     else:
         window.banner.clear()

@@ -53,6 +53,8 @@ class MainWindow(QMainWindow):
         self.palette = np.zeros((256, 3), np.uint8)
         self.classes_differ = False  # model and dataset class names differ: no scores, model colours
         self.pred_class_names: list[str] = []  # names of predicted indices (the model's when they differ)
+        self.score_by_index: tuple | None = None  # (dataset, model) pair the user chose to score by index
+        self._last_prediction_s: float | None = None
         self.before_image_change: list = []
         self.cache = StrideCache()
         self.client = InferenceClient(self)
@@ -184,6 +186,20 @@ class MainWindow(QMainWindow):
     def _apply_classes(self) -> None:
         class_check.apply_classes(self)
 
+    def score_by_class_index(self) -> None:
+        """The banner's "Score by class index": the model's class i is taken to be the dataset's class i
+        (same count, other names), so scores, the error map and evaluation come back for this pair."""
+        self.score_by_index = class_check.pair_key(self.dataset, self.model_set)
+        self._apply_classes()
+        if self.classes_differ:
+            return  # not a same-count pair: nothing to score by index
+        self.rescore_current()
+        self._show_stride()
+        self.predictions_changed.emit()
+        if self._last_prediction_s is not None:
+            self.auto_evaluation.reset()
+            self.auto_evaluation.on_prediction(self._last_prediction_s)
+
     # ------------------------------------------------------------------ images
     def show_stem(self, stem: str) -> None:
         """Switch to image ``stem`` (asks ``before_image_change`` hooks first)."""
@@ -233,6 +249,7 @@ class MainWindow(QMainWindow):
         self.status_bar.showMessage(msg, 4000)
         if results is not None:
             if r.results:
+                self._last_prediction_s = r.seconds
                 self.auto_evaluation.on_prediction(r.seconds)
             self.predictions_changed.emit()
         elif ms is not None and r.model_id != ms.model_id:

@@ -68,7 +68,7 @@ def same_class_names(model_names: Sequence[str], dataset_names: Sequence[str]) -
 
 
 def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str]) -> str | None:
-    """A warning when a model and a dataset with as many classes name them differently, else None.
+    """What differs when a model and a dataset with as many classes name them differently, else None.
 
     Equal counts let evaluation run, but if class i means something else to the model, the scores are
     meaningless; comparison ignores case, spaces and punctuation, and placeholder names are not compared.
@@ -81,8 +81,7 @@ def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str
         return None
     shown = ", ".join(f"{i} is {m!r} vs {d!r}" for i, m, d in diffs[:4])
     return (f"the model's class names differ from the dataset's for {len(diffs)} of {len(model_names)} "
-            f"classes ({shown}{', ...' if len(diffs) > 4 else ''}); "
-            "the scores compare class indices as they are")
+            f"classes ({shown}{', ...' if len(diffs) > 4 else ''})")
 
 
 def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, progress: Progress | None = None,

@@ -169,15 +169,22 @@ def test_model_with_other_classes_than_the_dataset(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "3 classes (sky, road, car)" in err and "has 21" in err and str(ds_root) in err
 
-    # Same count, other meaning: scored, with a warning naming the classes that differ.
+    # Same count, other names: refused (as the app withholds scores), naming the classes that differ ...
     named = tmp_path / "named.safetensors"
     names = ["background", "plane", *VOC_CLASSES[2:]]
     save_checkpoint(named, build_model("fcn32s", num_classes=21, width=0.0625), class_names=names,
                     preprocessing=CAFFE_PREPROCESSING)
-    assert main(["evaluate", "--weights", str(named), "--data", str(ds_root), "--device", "cpu",
-                 "--no-progress"]) == 0
+    report = tmp_path / "r.json"
+    args = ["evaluate", "--weights", str(named), "--data", str(ds_root), "--device", "cpu", "--no-progress",
+            "--json", str(report)]
+    assert main(args) == 2
     err = capsys.readouterr().err
-    assert "warning" in err and "1 of 21" in err and "'plane' vs 'aeroplane'" in err
+    assert "1 of 21" in err and "'plane' vs 'aeroplane'" in err and "--ignore-class-names" in err
+    assert not report.exists()
+    # ... unless asked to score by index (the app's "Score by class index"): then scored, with a warning.
+    assert main([*args, "--ignore-class-names"]) == 0
+    err = capsys.readouterr().err
+    assert "warning" in err and "1 of 21" in err and report.is_file()
     # Case/spacing differences and placeholder names ("0", "class 3") are not a mismatch.
     assert class_names_mismatch(["Sky", "Road Side"], ["sky", "road_side"]) is None
     assert class_names_mismatch(["0", "1"], ["sky", "road"]) is None

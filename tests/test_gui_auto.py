@@ -174,3 +174,38 @@ def test_model_with_other_classes_warns_and_draws_its_own_colours(qtbot, tmp_pat
                     .scores.get(8, {}), timeout=TIMEOUT)
     assert w.panels["error"].layer_item.image is not None
     settings.use_ini_file(None)
+
+
+def test_same_count_other_names_can_be_scored_by_index(qtbot, tmp_path, tiny):
+    ds, same, other, names = tiny
+    w = _window(qtbot, tmp_path, auto=False)
+    _open(qtbot, w, ds, other)
+    assert w.classes_differ and w.banner.action_button.isVisible()
+    assert w.banner.action_button.text() == "Score by class index"
+    m = w.browser.model
+    assert set(m.rows[m.row_of(w.current_stem)].scores[8]) == {"mean_conf"}
+    w.banner.action_button.click()
+    # the pair is now scored as fcn evaluate --ignore-class-names does: scores, error map, dataset colours
+    assert not w.classes_differ and w.grid.pred_palette is None
+    assert "Scoring by class index" in w.banner.text and not w.banner.action_button.isVisible()
+    assert "mean_iu" in m.rows[m.row_of(w.current_stem)].scores[8]
+    assert w.pred_class_names == names
+    w.actions.show_error.setChecked(True)
+    assert w.panels["error"].layer_item.image is not None
+    w.evaluate_dataset(show_panel=False)
+    assert w.evaluation.running
+    w.evaluation.cancel()
+    qtbot.waitUntil(lambda: not w.evaluation.running, timeout=TIMEOUT)
+    settings.use_ini_file(None)
+
+
+def test_other_class_count_is_never_scored(qtbot, tmp_path, tiny):
+    ds, _same, _other, _names = tiny
+    voc = make_tiny_model(tmp_path / "voc.safetensors", list(VOC_CLASSES))
+    w = _window(qtbot, tmp_path, auto=False)
+    _open(qtbot, w, ds, voc)
+    assert w.classes_differ and not w.banner.action_button.isVisible()
+    assert "score by index" not in w.banner.text
+    w.score_by_class_index()  # even if asked: indices beyond the dataset's classes cannot be scored
+    assert w.classes_differ and w.evaluate_dataset() is None and not w.evaluation.running
+    settings.use_ini_file(None)

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="FILE", help="model weights (.safetensors or pytorch-fcn .pth)")
     p.add_argument("--data", metavar="DATASET", help="dataset folder (VOC layout, index PNGs, labelme, ...)")
     p.add_argument("--labels", metavar="DIR", default=None, help="corrected labels replacing originals")
+    p.add_argument("--ignore-class-names", action="store_true",
+                   help="score a model whose class names differ from the dataset's (same count) anyway, "
+                   "class i against class i; without it such a run stops with the differences listed")
     p.add_argument("--split", metavar="NAME", default=None, help="dataset split, e.g. val (default: all)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="default fp32")
@@ -86,8 +89,13 @@ def run(args: argparse.Namespace) -> int:
             for note in predictor.notes:
                 print(f"fcn evaluate: note: {note}", file=sys.stderr)
             mismatch = class_names_mismatch(loaded.class_names, dataset.class_names)
+            if mismatch and not args.ignore_class_names:
+                return _fail(f"{args.weights} vs {args.data}: {mismatch}, so the scores would compare "
+                             "unrelated classes. Pass --ignore-class-names to score class i against class i "
+                             "anyway")
             if mismatch:
-                print(f"fcn evaluate: warning: {args.weights} vs {args.data}: {mismatch}", file=sys.stderr)
+                print(f"fcn evaluate: warning: {args.weights} vs {args.data}: {mismatch}; scoring class "
+                      "indices as they are (--ignore-class-names)", file=sys.stderr)
             reports = evaluate_dataset(predictor, dataset, split=args.split, progress=progress)
     except (DataError, ValueError) as exc:
         return _fail(str(exc))
