@@ -2,33 +2,64 @@
 follows the cursor at its true size, and panning stays with pyqtgraph (middle/right drag, or space + drag).
 
 An event filter on each panel's viewport takes left-button events only while an editing tool is active and
-space is not held; everything else passes through to pyqtgraph's ViewBox, so its drag never conflicts."""
+space is not held; everything else passes through to pyqtgraph's ViewBox, so its drag never conflicts.
+
+Modes with a click handler (``clicks``: the polygon tool) wait after the press: a move further than a few
+screen pixels starts the mode's drag (the lasso) with the moves so far, a release before that is a click."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem, QGraphicsPathItem
 
 from app.tools import BRUSH_MODES, Drag, Mode
+from app.tools.polygon_clicks import moved_beyond_slop
+
+
+class ClickInput(Protocol):
+    """What a mode with clicks offers the canvas (``app.editing.polygon_input.PolygonClicks``)."""
+
+    in_progress: bool
+
+    def click(self, pos: tuple[float, float], scale: float) -> None: ...
+    def double_click(self, pos: tuple[float, float], scale: float) -> None: ...
+    def hover(self, pos: tuple[float, float] | None, scale: float) -> None: ...
+    def cancel(self) -> None: ...
+
+
+@dataclass
+class _PendingClick:
+    """A press in a click mode, not yet a click (release) nor a drag (a move beyond the slop)."""
+
+    handler: ClickInput
+    panel: object
+    press: tuple[float, float]  # viewport position of the press
+    view_points: list[QPointF] = field(default_factory=list)  # the press and the moves since
 
 
 class CanvasInput(QObject):
     """Routes mouse events of ``panels`` (objects with ``graphics_view`` and ``view_box``) to drag handlers.
 
     ``start(panel_point)`` returns a drag generator or None, ``finished()`` runs after each release,
-    ``mode()`` and ``brush_size()`` are read on every event (the controller owns them).
+    ``mode()`` and ``brush_size()`` are read on every event (the controller owns them); ``clicks`` maps a
+    mode to its click input.
     """
 
     def __init__(self, panels, *, mode: Callable[[], Mode], brush_size: Callable[[], float],
                  start: Callable[[tuple[float, float]], Drag | None], finished: Callable[[], None],
-                 parent: QObject | None = None):
+                 clicks: dict[Mode, ClickInput] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.panels = list(panels)
         self._mode, self._brush_size, self._start, self._finished = mode, brush_size, start, finished
+        self.clicks: dict[Mode, ClickInput] = dict(clicks or {})
         self._drag: Drag | None = None
+        self._pending: _PendingClick | None = None
         self._pressing = False
         self._space = False
         self.enabled = True
@@ -74,6 +105,13 @@ class CanvasInput(QObject):
         """Document coordinates put pixel centres on integers."""
         return view_pt.x() - 0.5, view_pt.y() - 0.5
 
+    @staticmethod
+    def screen_scale(panel) -> float:
+        """Viewport pixels per image pixel in ``panel`` (for distances the user sees on screen)."""
+        a, b = (panel.graphics_view.mapFromScene(panel.view_box.mapViewToScene(QPointF(x, 0)))
+                for x in (0.0, 100.0))
+        return max(math.hypot(b.x() - a.x(), b.y() - a.y()) / 100.0, 1e-6)
+
     def _panel_of(self, obj) -> object | None:
         for viewport, panel in self._viewports:
             if obj is viewport:
@@ -103,6 +141,8 @@ class CanvasInput(QObject):
             return False
         if kind == QEvent.Type.Leave:
             self.update_cursor(None)
+            if (handler := self.clicks.get(self._mode())) is not None:
+                handler.hover(None, 1.0)
             return False
         if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease,
                         QEvent.Type.MouseButtonDblClick):
@@ -110,14 +150,23 @@ class CanvasInput(QObject):
         view_pt = self.view_point(panel, event.position())
         if kind == QEvent.Type.MouseMove:
             self.update_cursor(view_pt)
+            if self._pending is not None:
+                self._pending_move(event.position(), view_pt)
+                return True
             if self._drag is not None:
                 self._drag.send(self.doc_point(view_pt))
                 self._extend_lasso(view_pt)
                 return True
+            if self.enabled and (handler := self.clicks.get(self._mode())) is not None:
+                handler.hover(self.doc_point(view_pt), self.screen_scale(panel))
             return False
         if event.button() != Qt.MouseButton.LeftButton:
             return False
         if kind == QEvent.Type.MouseButtonRelease:
+            if self._pending is not None:
+                pending, self._pending = self._pending, None
+                pending.handler.click(self.doc_point(view_pt), self.screen_scale(panel))
+                return True
             if self._drag is None:
                 return False
             self.end_drag()
@@ -125,6 +174,31 @@ class CanvasInput(QObject):
         # press or double click
         if not self.enabled or self._space or self._mode() == Mode.PAN or self._drag is not None:
             return False
+        if (handler := self.clicks.get(self._mode())) is not None:
+            if kind == QEvent.Type.MouseButtonDblClick:
+                handler.double_click(self.doc_point(view_pt), self.screen_scale(panel))
+            else:
+                self._pending = _PendingClick(handler, panel, (event.position().x(), event.position().y()),
+                                              [view_pt])
+            return True
+        return self._begin(view_pt)
+
+    def _pending_move(self, pos: QPointF, view_pt: QPointF) -> None:
+        """A move after a press in a click mode: past the slop it becomes the mode's drag (the lasso), unless
+        a click polygon is in progress (then the release still counts as a click, where it happens: a shaky
+        click must not fill a lasso)."""
+        pending = self._pending
+        if pending.handler.in_progress or not moved_beyond_slop(pending.press, (pos.x(), pos.y())):
+            pending.view_points.append(view_pt)
+            return
+        self._pending = None
+        if self._begin(pending.view_points[0]):
+            for pt in [*pending.view_points[1:], view_pt]:
+                self._drag.send(self.doc_point(pt))
+                self._extend_lasso(pt)
+
+    def _begin(self, view_pt: QPointF) -> bool:
+        """Start the active mode's drag at ``view_pt`` (the press paints); False when the mode has none."""
         self._pressing = True  # the press itself paints (the handler is primed inside start)
         try:
             self._drag = self._start(self.doc_point(view_pt))
@@ -149,9 +223,16 @@ class CanvasInput(QObject):
         """Redraw the outline where the cursor was (after a brush-size or tool change)."""
         self.update_cursor(self._last_view_pt)
 
+    def reset(self) -> None:
+        """Finish the drag and discard every click mode's work in progress (tool / image change, undo)."""
+        self.end_drag()
+        for handler in self.clicks.values():
+            handler.cancel()
+
     def end_drag(self) -> None:
         """Finish the drag in progress (release, focus loss, image switch)."""
         drag, self._drag = self._drag, None
+        self._pending = None
         self._lasso_path = None
         for item in self.lassos:
             item.setVisible(False)

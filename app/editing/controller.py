@@ -15,6 +15,7 @@ from app.document import VOID, LabelDocument, Point
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
 from app.editing.live_preview import preview_rect
+from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
@@ -37,9 +38,13 @@ class EditingController(QObject):
         self.saver = Saver(self)
         self._build_actions()
         self._build_tool_bar()
-        self.canvas = CanvasInput([window.panels["gt"], window.panels["overlay"]], mode=lambda: self.mode,
-                                  brush_size=lambda: self.brush_size, start=self._start_drag,
-                                  finished=self.after_edit, parent=self)
+        edited = [window.panels["gt"], window.panels["overlay"]]
+        self.polygon = PolygonClicks([p.view_box for p in edited], context=self._tool_context,
+                                     finished=self.after_edit, make_action=self._action,
+                                     message=lambda text: window.status_bar.showMessage(text, 5000))
+        self.canvas = CanvasInput(edited, mode=lambda: self.mode, brush_size=lambda: self.brush_size,
+                                  start=self._start_drag, finished=self.after_edit,
+                                  clicks={Mode.POLYGON: self.polygon}, parent=self)
         window.before_image_change.append(self._before_image_change)
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
@@ -134,11 +139,13 @@ class EditingController(QObject):
     # -- state changes -------------------------------------------------------------------------------------
     def set_mode(self, mode: Mode) -> None:
         """Switch the active tool (left-drag pans only in ``Mode.PAN``)."""
-        self.canvas.end_drag()
+        self.canvas.reset()
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
         self.canvas.refresh_cursor()
-        self.window.status_bar.showMessage(f"Tool: {self.tool_actions[mode].text().replace('&', '')}", 3000)
+        action = self.tool_actions[mode]
+        name = action.text().replace("&", "")
+        self.window.status_bar.showMessage(f"Tool: {name} — {action.statusTip()}", 6000)
 
     def set_brush_size(self, size: float) -> None:
         """Brush diameter in image pixels (1–256)."""
@@ -169,7 +176,7 @@ class EditingController(QObject):
     # -- the document --------------------------------------------------------------------------------------
     def _on_image(self, stem: str) -> None:
         """A new image is on screen: edit its ground truth (or a void map when it has none)."""
-        self.canvas.end_drag()
+        self.canvas.reset()
         w = self.window
         if self.compare_action.isChecked():  # a new image opens showing (and editing) its labels
             self.compare_action.setChecked(False)
@@ -204,12 +211,16 @@ class EditingController(QObject):
         res = (self.window.current_results or {}).get(self.window.current_stride)
         return None if res is None else res.labels
 
-    def _start_drag(self, pos: Point) -> Drag | None:
+    def _tool_context(self) -> ToolContext | None:
+        """What a tool edits now; None without a document or while the original is shown."""
         if self.document is None or self.compare_action.isChecked():
             return None
-        ctx = ToolContext(self.document, label=self.label, brush_size=self.brush_size,
-                          prediction=self._prediction(), on_pick=self.class_selector.select)
-        return start_drag(self.mode, ctx, pos)
+        return ToolContext(self.document, label=self.label, brush_size=self.brush_size,
+                           prediction=self._prediction(), on_pick=self.class_selector.select)
+
+    def _start_drag(self, pos: Point) -> Drag | None:
+        ctx = self._tool_context()
+        return None if ctx is None else start_drag(self.mode, ctx, pos)
 
     def _labels_changed(self, rect: tuple[int, int, int, int]) -> None:
         """During a drag only the GT panel's dirty rectangle is recoloured (live preview, well under a
@@ -231,13 +242,14 @@ class EditingController(QObject):
         self.update_actions()
 
     def undo(self) -> None:
-        """Ctrl+Z: revert the last stroke or operation."""
-        self.canvas.end_drag()
+        """Ctrl+Z: revert the last stroke or operation (a polygon in progress is discarded)."""
+        self.canvas.reset()
         if self.document is not None and self.document.undo() is not None:
             self.after_edit()
 
     def redo(self) -> None:
         """Ctrl+Shift+Z: re-apply the last undone step."""
+        self.canvas.reset()
         if self.document is not None and self.document.redo() is not None:
             self.after_edit()
 
@@ -275,14 +287,14 @@ class EditingController(QObject):
         doc = self.document
         if doc is None:
             return
-        self.canvas.end_drag()
+        self.canvas.reset()
         self.canvas.enabled = not on
         self.canvas.refresh_cursor()
         self.window.set_current_gt(doc.original.copy() if on else doc.labels)
         self.window.rescore_current()
 
     def _before_image_change(self) -> bool:
-        self.canvas.end_drag()
+        self.canvas.reset()
         return self.saver.leave_image()
 
     def show_shortcuts(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.tools import Mode
 
@@ -12,7 +12,9 @@ TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
     (Mode.BRUSH, "&Brush", "B", "Paint the selected class with a round brush"),
     (Mode.ERASER, "&Eraser", "E", "Paint void (ignored in training and scoring)"),
     (Mode.FILL, "&Fill", "F", "Fill the connected region of one label under the click"),
-    (Mode.POLYGON, "&Polygon / lasso", "P", "Drag around a region; release fills it with the selected class"),
+    (Mode.POLYGON, "&Polygon / lasso", "P",
+     "Click the vertices one by one (double-click, Enter or the first vertex closes and fills), "
+     "or drag around a region (release fills it) — either way with the selected class"),
     (Mode.PICKER, "Class p&icker", "I", "Click a pixel to select its class"),
     (Mode.ACCEPT_BRUSH, "&Accept prediction (brush)", "Shift+A", "Paint the current stride's prediction"),
     (Mode.ACCEPT_REGION, "Accept prediction (&region)", "Shift+R",
@@ -23,7 +25,7 @@ TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
 #: Compact tool-bar labels (the menu keeps the long text; tips give the key).
 TOOL_BAR_TEXT: dict[Mode, str] = {
     Mode.PAN: "Navigate", Mode.BRUSH: "Brush", Mode.ERASER: "Eraser", Mode.FILL: "Fill",
-    Mode.POLYGON: "Lasso", Mode.PICKER: "Picker", Mode.ACCEPT_BRUSH: "Accept brush",
+    Mode.POLYGON: "Polygon", Mode.PICKER: "Picker", Mode.ACCEPT_BRUSH: "Accept brush",
     Mode.ACCEPT_REGION: "Accept region", Mode.REPLACE: "Replace",
 }
 
@@ -31,6 +33,9 @@ TOOL_BAR_TEXT: dict[Mode, str] = {
 OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("0 … 9", "Select class 0 … 9 (more classes: the searchable class list in the tool bar)"),
     ("[  /  ]", "Brush smaller / bigger"),
+    ("Enter, double-click", "Polygon: close the polygon in progress and fill it (3 vertices at least)"),
+    ("Backspace", "Polygon: remove the last vertex"),
+    ("Esc", "Polygon: cancel the polygon in progress (nothing is filled)"),
     ("Ctrl+Z", "Undo (one stroke or fill per step, at least 100 steps)"),
     ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
     ("Ctrl+S", "Save corrections (a palette PNG in the dataset's corrections folder)"),
@@ -64,9 +69,14 @@ class ShortcutSheet(QDialog):
         self.setWindowTitle("Editing shortcuts")
         label = QLabel(sheet_html())
         label.setWordWrap(True)
+        label.setContentsMargins(6, 6, 6, 6)
+        scroll = QScrollArea()  # the whole sheet stays reachable on a small screen
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
-        layout.addWidget(label)
+        layout.addWidget(scroll)
         layout.addWidget(buttons)
-        self.resize(560, 520)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        self.resize(640, min(820, screen.height() - 60) if screen else 720)
