@@ -1,8 +1,9 @@
 """Evaluate the whole dataset on open, when affordable: the browser fills with scores, worst first.
 
-After a dataset and a model are open, the first prediction's time × the number of labelled images
-estimates the run. Up to ``AUTO_LIMIT_S`` it starts in the background (the evaluation dock stays closed;
-a status-bar label shows progress); above it a status-bar button offers "Evaluate dataset (~N min)".
+After a dataset and a model are open, the first prediction's time × the number of labelled images of the
+split the browser shows (``app.split_filter``: "val" by default) estimates the run. Up to
+``AUTO_LIMIT_S`` it starts in the background (the evaluation dock stays closed; a status-bar label shows
+progress); above it a status-bar button offers "Evaluate val (~N min)".
 The first prediction includes the model's warm-up (often several times a steady forward pass), so an
 estimate up to ``PROBE_FACTOR`` × the limit starts a probe: after ``PROBE_IMAGES`` images the evaluation's
 own rate decides whether it goes on or stops (keeping those rows' scores) and offers the button.
@@ -17,7 +18,7 @@ import time
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from app import settings
+from app import settings, split_filter
 
 #: Longest estimated whole-dataset evaluation started without asking, in seconds.
 AUTO_LIMIT_S = 90.0
@@ -46,6 +47,7 @@ class AutoEvaluation(QObject):
         self.probing = False  # started on a doubtful estimate: the first images' rate decides
         self.probe_stopped = False  # the probe was cancelled (no worst-first sort, no dataset IU)
         self._started_at = 0.0
+        self._image_s = 0.0  # first prediction's time (estimates a run over another split)
         self.progress_label = QLabel()
         self.progress_label.setToolTip("Whole-dataset evaluation (Tools → Cancel evaluation stops it)")
         self.hint_button = QPushButton("Evaluate dataset")
@@ -59,6 +61,7 @@ class AutoEvaluation(QObject):
         worker.finished.connect(lambda _r: self.progress_label.hide())
         window.dataset_opened.connect(lambda _d: self.reset())
         window.models_opened.connect(lambda _m: self.reset())
+        window.browser.split_changed.connect(self._split_changed)
 
     def reset(self) -> None:
         """A new dataset or model: decide again on its first prediction."""
@@ -66,8 +69,12 @@ class AutoEvaluation(QObject):
         self.hint_button.hide()
 
     def _labelled(self) -> int:
+        """Labelled images of the split the browser shows (what the evaluation scores)."""
         ds = self.window.dataset
-        return sum(1 for s in ds.samples if s.label_path is not None) if ds is not None else 0
+        return len(split_filter.labelled_stems(ds, self._split())) if ds is not None else 0
+
+    def _split(self) -> str:
+        return self.window.browser.split_name()
 
     def on_prediction(self, seconds: float) -> None:
         """A freshly computed prediction took ``seconds``: start, offer, or skip the evaluation."""
@@ -81,6 +88,7 @@ class AutoEvaluation(QObject):
         count = self._labelled()
         if count == 0:
             return
+        self._image_s = seconds
         self.estimate_s = seconds * count
         if self.action.isChecked() and self.estimate_s <= AUTO_LIMIT_S * PROBE_FACTOR:
             self.started_automatically = True
@@ -88,14 +96,18 @@ class AutoEvaluation(QObject):
             self.probe_stopped = False
             self._started_at = time.perf_counter()
             w.evaluate_dataset(show_panel=False)
-            w.status_bar.showMessage(f"Evaluating {count} images in the background "
+            scope = split_filter.describe(self._split(), count)
+            w.status_bar.showMessage(f"Evaluating {scope} in the background "
                                      f"({describe_seconds(self.estimate_s)}); worst first when done", 6000)
         else:
             self._offer(self.estimate_s, count)
 
     def _offer(self, estimate_s: float, count: int) -> None:
-        self.hint_button.setText(f"Evaluate dataset ({describe_seconds(estimate_s)})")
-        self.hint_button.setToolTip(f"Score all {count} images at every stride in the background, "
+        split = self._split()
+        self.hint_button.setText(f"Evaluate {'dataset' if split == split_filter.ALL else split} "
+                                 f"({describe_seconds(estimate_s)})")
+        self.hint_button.setToolTip(f"Score {split_filter.describe(split, count)} at every stride in the "
+                                    "background, "
                                     "then sort the browser worst first (Tools → Evaluate automatically "
                                     "on open starts it by itself when it takes at most "
                                     f"{AUTO_LIMIT_S:.0f} s)")
@@ -109,6 +121,11 @@ class AutoEvaluation(QObject):
             self.window.evaluation.result = None
             return False
         return True
+
+    def _split_changed(self, _split: str) -> None:
+        if not self.hint_button.isHidden():  # offered: re-offer for the new split
+            count = self._labelled()
+            self._offer(self._image_s * count, count)
 
     def _hint_clicked(self) -> None:
         self.hint_button.hide()

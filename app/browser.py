@@ -1,4 +1,5 @@
-"""Failure-case browser: every image with its scores, sortable (worst first), filterable by class present."""
+"""Failure-case browser: every image with its scores, sortable (worst first), filterable by dataset split
+and by class present."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.split_filter import ALL, SplitCombo
 
 COLUMNS = ("Image", "IU %", "Acc %", "Err %", "Conf", "Fixed")
 COLUMN_TIPS = ("Image stem", "Mean IU of the image at the shown stride", "Pixel accuracy",
@@ -134,26 +137,40 @@ class ImageTableModel(QAbstractTableModel):
 
 
 class ImageFilterProxy(QSortFilterProxyModel):
-    """Sorts numerically with unknown values always last; filters by a class present in the ground truth."""
+    """Sorts numerically with unknown values always last; filters by split (a set of stems) and by a class
+    present in the ground truth."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.class_filter: int | None = None
+        self.split_stems: frozenset[str] | None = None  # None = every image
         self.setSortRole(SORT_ROLE)
 
-    def set_class_filter(self, class_index: int | None) -> None:
+    def _change_filter(self, **values) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
             self.beginFilterChange()
-            self.class_filter = class_index
+            for name, value in values.items():
+                setattr(self, name, value)
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
         else:
-            self.class_filter = class_index
+            for name, value in values.items():
+                setattr(self, name, value)
             self.invalidateFilter()
 
+    def set_class_filter(self, class_index: int | None) -> None:
+        self._change_filter(class_filter=class_index)
+
+    def set_split_stems(self, stems) -> None:
+        """Show only these stems (None: all)."""
+        self._change_filter(split_stems=None if stems is None else frozenset(stems))
+
     def filterAcceptsRow(self, source_row, source_parent) -> bool:
+        row = self.sourceModel().rows[source_row]
+        if self.split_stems is not None and row.stem not in self.split_stems:
+            return False
         if self.class_filter is None:
             return True
-        classes = self.sourceModel().rows[source_row].classes
+        classes = row.classes
         return classes is not None and self.class_filter in classes
 
     def lessThan(self, left, right) -> bool:
@@ -167,9 +184,11 @@ class ImageFilterProxy(QSortFilterProxyModel):
 
 
 class ImageBrowser(QWidget):
-    """Table of images; emits ``stem_activated(str)`` when the current row changes."""
+    """Table of images; emits ``stem_activated(str)`` when the current row changes and ``split_changed(str)``
+    when the user picks another split (``app.split_filter.ALL`` = every image)."""
 
     stem_activated = Signal(str)
+    split_changed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -178,6 +197,9 @@ class ImageBrowser(QWidget):
         self.proxy.setSourceModel(self.model)
         self.class_combo = QComboBox()
         self.class_combo.setToolTip("Show only images whose ground truth contains this class")
+        self.split_combo = SplitCombo()
+        self.split_label = QLabel("Split:")
+        self.splits: dict[str, list[str]] = {}
         self.count_label = QLabel("")
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -195,6 +217,8 @@ class ImageBrowser(QWidget):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
             self.table.setColumnWidth(c, 46)
         top = QHBoxLayout()
+        top.addWidget(self.split_label)
+        top.addWidget(self.split_combo, 1)
         top.addWidget(QLabel("Class:"))
         top.addWidget(self.class_combo, 1)
         top.addWidget(self.count_label)
@@ -203,15 +227,23 @@ class ImageBrowser(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         self.class_combo.currentIndexChanged.connect(self._class_chosen)
+        self.split_combo.split_chosen.connect(self._split_chosen)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
 
-    def set_dataset(self, stems: list[str], class_names: list[str],
-                    corrected: set[str] | None = None) -> None:
-        """Fill the table for a dataset (scores unknown until images are viewed or evaluated)."""
+    def set_dataset(self, stems: list[str], class_names: list[str], corrected: set[str] | None = None,
+                    splits: dict[str, list[str]] | None = None, split: str = ALL) -> None:
+        """Fill the table for a dataset (scores unknown until images are viewed or evaluated), showing the
+        images of ``split`` (a key of ``splits``, or ALL)."""
         self.model.set_stems(stems, corrected)
+        known = set(stems)
+        self.splits = {name: [s for s in members if s in known] for name, members in (splits or {}).items()}
+        self.split_combo.set_splits(self.splits, len(stems), split)
+        for w in (self.split_combo, self.split_label):
+            w.setVisible(bool(self.splits))
+        self._apply_split()
         self.class_combo.blockSignals(True)
         self.class_combo.clear()
         self.class_combo.addItem("all classes", -1)
@@ -220,6 +252,19 @@ class ImageBrowser(QWidget):
         self.class_combo.blockSignals(False)
         self.proxy.set_class_filter(None)
         self._update_count()
+
+    def split_name(self) -> str:
+        """The split shown (ALL when every image is)."""
+        return self.split_combo.current_split()
+
+    def set_split(self, split: str) -> bool:
+        """Show ``split`` (False when the dataset has no such split); emits ``split_changed``."""
+        i = self.split_combo.findData(split)
+        if i < 0:
+            return False
+        if i != self.split_combo.currentIndex():
+            self.split_combo.setCurrentIndex(i)  # -> _split_chosen
+        return True
 
     def stems_in_order(self) -> list[str]:
         """Stems as the table shows them (sorted and filtered)."""
@@ -260,7 +305,10 @@ class ImageBrowser(QWidget):
         src = self.model.row_of(stem)
         if src is None:
             return []
-        row = self.proxy.mapFromSource(self.model.index(src, 0)).row()
+        idx = self.proxy.mapFromSource(self.model.index(src, 0))
+        if not idx.isValid():  # filtered out (opened from the evaluation's list): nothing follows it here
+            return []
+        row = idx.row()
         return [self.proxy.index(r, 0).data(SORT_ROLE) for r in range(row + 1, min(row + 1 + count,
                                                                                   self.proxy.rowCount()))]
 
@@ -273,10 +321,23 @@ class ImageBrowser(QWidget):
         self.proxy.set_class_filter(None if data is None or data < 0 else int(data))
         self._update_count()
 
+    def _apply_split(self) -> None:
+        split = self.split_name()
+        self.proxy.set_split_stems(None if split == ALL else self.splits.get(split, []))
+        self._update_count()
+
+    def _split_chosen(self, split: str) -> None:
+        self._apply_split()
+        self.split_changed.emit(split)
+
     def _row_changed(self, current, _previous) -> None:
         if current.isValid():
             self.stem_activated.emit(current.siblingAtColumn(0).data(SORT_ROLE))
 
     def _update_count(self, *args) -> None:
-        self.count_label.setText(f"{self.proxy.rowCount()} / {self.model.rowCount()}")
+        split = self.split_name()
+        in_split = self.model.rowCount() if split == ALL else len(self.splits.get(split, []))
+        self.count_label.setText(f"{self.proxy.rowCount()} / {in_split}")
+        where = "all images" if split == ALL else f"split {split} ({self.model.rowCount()} in the dataset)"
+        self.count_label.setToolTip(f"{self.proxy.rowCount()} shown of {in_split} images in {where}")
 

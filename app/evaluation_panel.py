@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.split_filter import ALL, describe
 from app.views.metric_plots import ConfusionView, IUBarChart
 from app.workers import describe_error
 
@@ -44,6 +45,8 @@ class EvaluationResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
+    split: str = "all"  # the dataset split scored (app.split_filter.ALL = every image)
+    split_size: int = 0  # labelled images of that split asked for
 
     def images_with(self, stride: int, gt: int, pred: int) -> list[tuple[str, int]]:
         """Images with pixels of class ``gt`` predicted as ``pred``, most pixels first."""
@@ -159,6 +162,9 @@ class EvaluationPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.result: EvaluationResult | None = None
+        self.shown_split, self.shown_count = ALL, 0  # the split the browser shows (what "Evaluate" scores)
+        self._run_split, self._run_count = ALL, 0
+        self.shown_dataset = self._run_dataset = self._result_dataset = None  # (compared by identity)
         self.palette = np.zeros((256, 3), np.uint8)
         self.thread = QThread()
         self.thread.setObjectName("evaluation")
@@ -178,6 +184,7 @@ class EvaluationPanel(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("%v / %m images")
         self.summary = QLabel("Not evaluated yet.")
+        self.summary.setWordWrap(True)
         self.stride_group = QButtonGroup(self)
         stride_box = QHBoxLayout()
         stride_box.addWidget(QLabel("Plots for:"))
@@ -226,17 +233,20 @@ class EvaluationPanel(QWidget):
         self.cell_list.itemActivated.connect(lambda it: self.open_image.emit(it.data(256)))
         self.cell_list.itemClicked.connect(lambda it: self.open_image.emit(it.data(256)))
 
-    def start(self, dataset, models, stems: list[str], palette: np.ndarray) -> bool:
-        """Begin evaluating in the background (False when one is already running)."""
+    def start(self, dataset, models, stems: list[str], palette: np.ndarray, split: str = ALL) -> bool:
+        """Begin evaluating ``stems`` (the labelled images of ``split``) in the background (False when one is
+        already running)."""
         if self.running:
             return False
         self.running = True
+        self._run_split, self._run_count, self._run_dataset = split, len(stems), dataset
+        self._set_title(f"Evaluating {describe(split, len(stems))}")
         self.palette = np.asarray(palette, np.uint8)
         self.progress_bar.setRange(0, len(stems))
         self.progress_bar.setValue(0)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.summary.setText(f"Evaluating {len(stems)} images…")
+        self.summary.setText(f"Evaluating {describe(split, len(stems))}…")
         self._start.emit(dataset, models, list(stems))
         return True
 
@@ -254,14 +264,55 @@ class EvaluationPanel(QWidget):
         self.progress_bar.setMaximum(total)
         self.progress_bar.setValue(done)
 
+    def show_split(self, split: str, labelled: int, dataset=None) -> None:
+        """The browser now shows ``split`` of ``dataset`` with ``labelled`` labelled images: say whether the
+        numbers shown are for it, else that they are for another split (and offer to evaluate this one)."""
+        self.shown_split, self.shown_count, self.shown_dataset = split, labelled, dataset
+        self.run_button.setText("Evaluate " + ("all images" if split == ALL else split))
+        self.run_button.setToolTip(f"Score the labelled images of {describe(split, labelled)}")
+        if self.result is not None and not self.running:
+            self._describe_result()
+        elif not self.running:
+            self._set_title(describe(split, labelled))
+
+    def result_is_for_shown_split(self) -> bool:
+        """A finished evaluation whose numbers belong to the split the browser shows."""
+        return (self.result is not None and self.result.split == self.shown_split
+                and self._result_dataset is self.shown_dataset)
+
+    def _set_title(self, text: str) -> None:
+        dock = self.parentWidget()
+        if dock is not None and hasattr(dock, "setWidget"):  # the QDockWidget holding the panel
+            dock.setWindowTitle(f"Evaluation — {text}")
+
+    def _describe_result(self) -> None:
+        result = self.result
+        scope = describe(result.split, result.split_size)
+        state = "cancelled after" if result.cancelled else "done:"
+        fails = f", {len(result.failed)} failed" if result.failed else ""
+        text = (f"Evaluation of {scope} {state} {result.images} images in {result.seconds:.1f} s{fails}.")
+        self.summary.setToolTip(text)
+        if self.result_is_for_shown_split():
+            self._set_title(scope)
+            self.summary.setStyleSheet("")
+        else:  # one line: the panel has no room for more above the metrics table
+            shown = describe(self.shown_split, self.shown_count)
+            text = (f"These numbers are for {scope}, not for {shown}." if self._result_dataset is
+                    self.shown_dataset else f"These numbers are for {scope} of the dataset opened before.")
+            self.summary.setToolTip(f"{self.summary.toolTip()}\nThe browser shows {shown}: "
+                                    f"\"{self.run_button.text()}\" scores it.")
+            self._set_title(f"results for {scope} (browser shows {self.shown_split})")
+            self.summary.setStyleSheet("color: #d08a30;")
+        self.summary.setText(text)
+
     def _finished(self, result: EvaluationResult) -> None:
         self.running = False
+        result.split, result.split_size = self._run_split, self._run_count
+        self._result_dataset = self._run_dataset
         self.result = result
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        state = "cancelled after" if result.cancelled else "done:"
-        fails = f", {len(result.failed)} failed" if result.failed else ""
-        self.summary.setText(f"Evaluation {state} {result.images} images in {result.seconds:.1f} s{fails}.")
+        self._describe_result()
         self.table.setRowCount(len(result.strides))
         self.table.setVerticalHeaderLabels([f"FCN-{s}s" for s in result.strides])
         for r, s in enumerate(result.strides):

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
     p.add_argument("--image", metavar="STEM", help="image to show first")
     p.add_argument("--stride", type=int, choices=(32, 16, 8), help="stride to show first")
+    p.add_argument("--split", metavar="NAME",
+                   help="dataset split to browse and evaluate (default: val when the dataset has one; "
+                        "'all' for every image)")
     p.add_argument("--error-map", action="store_true", help="show the error-map panel")
     p.add_argument("--confidence-map", action="store_true", help="show the confidence-map panel")
     p.add_argument("--evaluate", action="store_true", help="evaluate the whole dataset after opening")
@@ -77,6 +80,21 @@ def demo_paths() -> tuple[Path, list[Path]]:
     return Path(data), models
 
 
+def _split_problem(split: str, data) -> str | None:
+    """Why ``--split`` cannot be honoured for dataset folder ``data`` (None when it can, or when the dataset
+    itself cannot be opened: the window then says why)."""
+    from app.split_filter import unknown_split_message
+    from fcn_core.data.datasets import open_dataset
+
+    if data is None:
+        return "--split needs a dataset (--data DATASET)"
+    try:
+        dataset = open_dataset(data)  # lists files only (cheap); the window opens it again
+    except Exception:  # noqa: BLE001 - reported by the window like any unreadable dataset
+        return None
+    return unknown_split_message(split, data, dataset.splits)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the GUI; returns the process exit status."""
     args = build_parser().parse_args(argv)
@@ -108,7 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                 data = ensure_demo_dataset()
             except Exception:  # noqa: BLE001
                 data = None
+    if args.split:
+        problem = _split_problem(args.split, data)
+        if problem:
+            print(f"fcn-studio: error: {problem}", file=sys.stderr)
+            return 2
     window = MainWindow(device=args.device, precision=args.precision)
+    window.split_choice = args.split
     if demo_problem:
         QTimer.singleShot(0, lambda: window.report_error(demo_problem, modal_box=False))
     maximise = _place_window(window, args.size, offscreen=bool(args.screenshot))

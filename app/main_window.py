@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QTimer, Signal
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
-from app import class_check, dataset_loading, file_actions, settings, window_layout
+from app import class_check, dataset_loading, file_actions, settings, split_filter, window_layout
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.stride_cache import StrideCache
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._waiting_models = False
         self._requested_stem: str | None = None
         self.initial_stem: str | None = None  # shown first when the next dataset opens (--image)
+        self.split_choice: str | None = None  # split picked in this session (--split); None: "val" or all
         self._first_view_sent = False
         self._tasks: list[BackgroundTask] = []
         self.error_box = ErrorBox(self)
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.controls.confidence_mode_changed.connect(lambda m: self.grid.set_modes(confidence_mode=m))
         self.legend.only_class_changed.connect(lambda c: self.grid.set_only_class(None if c < 0 else c))
         self.browser.stem_activated.connect(self.show_stem)
+        self.browser.split_changed.connect(self._on_split_changed)
         self.client.result_ready.connect(self._on_result)
         self.client.failed.connect(self._on_failed)
         self.client.models_loaded.connect(self._on_models_loaded)
@@ -150,7 +152,9 @@ class MainWindow(QMainWindow):
         self.client.set_dataset(dataset)
         self._apply_classes()
         corrected = {s.stem for s in dataset.samples if getattr(s, "corrected", False)}
-        self.browser.set_dataset(dataset.stems, self.class_names, corrected)
+        split = split_filter.initial_split(dataset.splits, self.split_choice)
+        self.browser.set_dataset(dataset.stems, self.class_names, corrected, dataset.splits, split)
+        self.evaluation.show_split(split, len(split_filter.labelled_stems(dataset, split)), dataset)
         self.status_bar.showMessage(f"Opened {path}: {len(dataset.stems)} images ({dataset.kind})", 5000)
         scan = dataset_loading.class_scan_task(dataset)
         scan.signals.progress.connect(lambda chunk: [self.browser.model.update_row(s, classes=c)
@@ -158,7 +162,8 @@ class MainWindow(QMainWindow):
         self._keep(scan).start()
         self.dataset_opened.emit(dataset)
         if dataset.stems:
-            first = self.initial_stem if self.initial_stem in dataset.stems else dataset.stems[0]
+            shown = self.browser.stems_in_order() or dataset.stems
+            first = self.initial_stem if self.initial_stem in dataset.stems else shown[0]
             self.initial_stem = None
             if not self.browser.select_stem(first):
                 self.show_stem(first)
@@ -291,8 +296,10 @@ class MainWindow(QMainWindow):
         self.panels["pred"].set_subtitle(title)
         scores = self.current_scores.get(self.current_stride, {}) if self.current_scores else {}
         self.legend.set_iu(scores.get("per_class_iu"))
-        if self.evaluation.result is not None:
+        if self.evaluation.result_is_for_shown_split():  # never another split's IU as if for this one
             self.legend.set_iu(self.evaluation.per_class_iu(self.current_stride), dataset=True)
+        else:
+            self.legend.set_iu(None, dataset=True)
 
     def _extras_toggled(self) -> None:
         self.grid.set_extra_panels(error=self.actions.show_error.isChecked(),
@@ -335,12 +342,24 @@ class MainWindow(QMainWindow):
         self.browser.model.update_row(stem, corrected=corrected)
         self.client.forget(stem)
 
+    def _on_split_changed(self, split: str) -> None:
+        """The user picked another split: remember it, re-label the evaluation, keep the image when in it."""
+        self.split_choice = split
+        self.evaluation.show_split(split, len(split_filter.labelled_stems(self.dataset, split)), self.dataset)
+        self._show_stride()
+        shown = self.browser.stems_in_order()
+        if self.current_stem in shown:
+            self.browser.select_stem(self.current_stem, emit=False)
+        elif shown:
+            self.browser.select_stem(shown[0])
+
     def _may_leave_image(self) -> bool:
         return all(hook() for hook in list(self.before_image_change))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate_dataset(self, *, show_panel: bool = True) -> None:
-        """Score every image at every stride in the background (``show_panel``: open the evaluation dock)."""
+        """Score the labelled images of the browser's split at every stride in the background
+        (``show_panel``: open the evaluation dock)."""
         if self.dataset is None or self.model_set is None:
             self.report_error("Open a dataset with labels and a model before evaluating.", modal_box=False)
             return
@@ -350,8 +369,10 @@ class MainWindow(QMainWindow):
             return
         if show_panel:
             self.docks["evaluation"].show()
-        stems = [s.stem for s in self.dataset.samples if s.label_path is not None] or self.dataset.stems
-        self.evaluation.start(self.dataset, self.model_set, stems, self.palette)
+        split = self.browser.split_name()
+        stems = (split_filter.labelled_stems(self.dataset, split)
+                 or split_filter.split_stems(self.dataset, split))
+        self.evaluation.start(self.dataset, self.model_set, stems, self.palette, split)
 
     def _on_evaluation_finished(self, result) -> None:
         if not self.auto_evaluation.finished(result):

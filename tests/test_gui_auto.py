@@ -36,6 +36,7 @@ def _window(qtbot, tmp_path, auto: bool, size=(1280, 800)) -> MainWindow:
     settings.set_auto_evaluate(auto)
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
+    w.split_choice = "all"  # the whole tiny dataset, not its 1-image val split (test_gui_splits.py)
     w.resize(*size)
     w.show()
     return w

@@ -32,6 +32,7 @@ def window(qtbot, tmp_path):
     settings.set_auto_evaluate(False)  # these tests score rows themselves (auto: tests/test_gui_auto.py)
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
+    w.split_choice = "all"  # the whole tiny dataset, not its 1-image val split (test_gui_splits.py)
     w.resize(1200, 800)
     w.show()
     yield w
