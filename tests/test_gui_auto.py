@@ -155,7 +155,7 @@ def test_model_with_other_classes_warns_and_draws_its_own_colours(qtbot, tmp_pat
     w.evaluate_dataset()
     assert not w.evaluation.running
     # the legend lists the model's classes under the dataset's; the read-out names predictions the model's way
-    assert w.legend.rowCount() == len(names) + 1 + 8
+    assert w.legend.rowCount() == len(names) + 1 + 1 + 8  # classes, void, heading, the model's classes
     mouse_move(w.panels["pred"], 5, 5)
     assert f"8s*: {w.pred_class_names[int(pred[5, 5])]}" in w.readout.text()
     w.actions.show_error.setChecked(True)
@@ -170,7 +170,7 @@ def test_model_with_other_classes_warns_and_draws_its_own_colours(qtbot, tmp_pat
     with qtbot.waitSignal(w.predictions_changed, timeout=TIMEOUT):
         w.open_models([same])
     assert not w.classes_differ and w.grid.pred_palette is None and w.banner.text == ""
-    assert w.legend.rowCount() == len(names)
+    assert w.legend.rowCount() == len(names) + 1
     qtbot.waitUntil(lambda: "mean_iu" in w.browser.model.rows[w.browser.model.row_of(w.current_stem)]
                     .scores.get(8, {}), timeout=TIMEOUT)
     assert w.panels["error"].layer_item.image is not None

@@ -1,4 +1,5 @@
-"""Class legend: colour, name and per-class IU; clicking a class shows only that class."""
+"""Class legend: colour, name and per-class IU; clicking a class shows only that class. A last row shows the
+void colour (what the eraser paints; never scored)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from app.document import VOID
 
 
 def swatch(rgb) -> QIcon:
@@ -36,12 +39,12 @@ class ClassLegend(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("Click a class to show only it; click it again to show all classes")
         self.only_class: int | None = None
-        self.dataset_rows = 0  # rows after these list the model's classes (only when they differ)
+        self.dataset_rows = 0  # class rows; then the void row, then the model's classes (when they differ)
         self.cellClicked.connect(self._clicked)
 
-    def set_classes(self, class_names: list[str], palette: np.ndarray) -> None:
-        """Rebuild the rows for a class list and its colours."""
-        self.setRowCount(len(class_names))
+    def set_classes(self, class_names: list[str], palette: np.ndarray, void: int = VOID) -> None:
+        """Rebuild the rows for a class list and its colours, plus the void row (colour ``palette[void]``)."""
+        self.setRowCount(len(class_names) + 1)
         for i, name in enumerate(class_names):
             item = QTableWidgetItem(swatch(palette[i]), f"{i}  {name}")
             item.setData(Qt.ItemDataRole.UserRole, i)
@@ -51,12 +54,20 @@ class ClassLegend(QTableWidget):
                 iu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, col, iu)
         self.dataset_rows = len(class_names)
+        void_item = QTableWidgetItem(swatch(palette[void]), "void (not scored)")
+        void_item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: it is not a class
+        void_item.setToolTip("Pixels without a class: ignored by training and by every score; the eraser "
+                             "paints void")
+        self.setItem(self.dataset_rows, 0, void_item)
+        for col in (1, 2):
+            self.setItem(self.dataset_rows, col, QTableWidgetItem(""))
         self.only_class = None
         self.clearSelection()
 
     def set_model_classes(self, class_names: list[str] | None, palette=None) -> None:
         """List the model's classes below the dataset's (predictions use these colours); None removes them."""
-        self.setRowCount(self.dataset_rows)
+        fixed = self.dataset_rows + 1  # the classes and the void row stay
+        self.setRowCount(fixed)
         if not class_names:
             return
         head = QTableWidgetItem("Model predicts:")
@@ -65,8 +76,8 @@ class ClassLegend(QTableWidget):
         head.setFont(font)
         rows = [(head, None)] + [(QTableWidgetItem(swatch(palette[i]), f"{i}  {n}"), i)
                                   for i, n in enumerate(class_names)]
-        self.setRowCount(self.dataset_rows + len(rows))
-        for r, (item, _i) in enumerate(rows, start=self.dataset_rows):
+        self.setRowCount(fixed + len(rows))
+        for r, (item, _i) in enumerate(rows, start=fixed):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: the class filter is the dataset's
             item.setToolTip("A class of the model (its prediction colours)")
             self.setItem(r, 0, item)

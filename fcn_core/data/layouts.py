@@ -20,7 +20,7 @@ from fcn_core.data.datasets import LABEL_FORMATS, Dataset, Sample
 from fcn_core.data.errors import DataError
 from fcn_core.data.images import IMAGE_SUFFIXES
 from fcn_core.data.labelme import read_labels_txt
-from fcn_core.data.palette import VOC_CLASSES, full_palette, known_colors
+from fcn_core.data.palette import VOC_CLASSES, full_palette, known_palette
 
 DESCRIPTOR = "dataset.json"
 LABEL_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
@@ -212,7 +212,7 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
     elif fmt == "palette" and first_label is not None:
         palette = _png_palette(first_label)
     if palette is None:
-        palette = known_colors(class_names)  # e.g. CamVid's index labels: SegNet's colours, not VOC's
+        palette = known_palette(class_names)  # e.g. CamVid's index labels: SegNet's colours, not VOC's
     palette = full_palette(palette)
 
     if void_value is None:

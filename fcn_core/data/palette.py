@@ -24,15 +24,24 @@ CAMVID_COLORS: tuple[tuple[int, int, int], ...] = (
 )
 
 
-def known_colors(class_names) -> np.ndarray | None:
-    """The published colours for a known class list (CamVid's 11 classes), else None (VOC colours apply).
+# SegNet draws CamVid's void ("Unlabelled") black; in memory void is 255, so that entry gets the colour.
+CAMVID_VOID_COLOR = (0, 0, 0)
 
+
+def known_palette(class_names) -> np.ndarray | None:
+    """The published colours of a known class list as a 256-entry palette (class colours first, the void
+    entry 255 in the list's void colour), else None (VOC colours apply).
+
+    Known: CamVid's 11 classes (SegNet's colours, void black; VOC's void colour is close to Pole's).
     Names are compared ignoring case, spaces and punctuation, so "sign symbol" matches "SignSymbol".
     """
     keys = [name_key(n) for n in class_names]
-    if keys == [name_key(n) for n in CAMVID_CLASSES]:
-        return np.asarray(CAMVID_COLORS, dtype=np.uint8)
-    return None
+    if keys != [name_key(n) for n in CAMVID_CLASSES]:
+        return None
+    pal = voc_palette(256)
+    pal[: len(CAMVID_COLORS)] = CAMVID_COLORS
+    pal[255] = CAMVID_VOID_COLOR
+    return pal
 
 
 def voc_palette(n: int = 256) -> np.ndarray:
