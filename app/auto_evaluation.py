@@ -50,7 +50,7 @@ class AutoEvaluation(QObject):
         self._image_s = 0.0  # first prediction's time (estimates a run over another split)
         self.progress_label = QLabel()
         self.progress_label.setToolTip("Whole-dataset evaluation (Tools → Cancel evaluation stops it)")
-        self.hint_button = QPushButton("Evaluate dataset")
+        self.hint_button = QPushButton("Evaluate")  # named by _offer
         self.hint_button.clicked.connect(self._hint_clicked)
         window.status_bar.addPermanentWidget(self.progress_label)
         window.status_bar.addPermanentWidget(self.hint_button)
@@ -104,7 +104,7 @@ class AutoEvaluation(QObject):
 
     def _offer(self, estimate_s: float, count: int) -> None:
         split = self._split()
-        self.hint_button.setText(f"Evaluate {'dataset' if split == split_filter.ALL else split} "
+        self.hint_button.setText(f"Evaluate {'all images' if split == split_filter.ALL else split} "
                                  f"({describe_seconds(estimate_s)})")
         self.hint_button.setToolTip(f"Score {split_filter.describe(split, count)} at every stride in the "
                                     "background, "
@@ -118,7 +118,9 @@ class AutoEvaluation(QObject):
         nor shows dataset scores of those few images)."""
         if self.probe_stopped:
             self.probe_stopped = False
-            self.window.evaluation.result = None
+            self.window.evaluation.clear_result(
+                f"Stopped after {result.images} images: the whole split takes longer than "
+                f"{AUTO_LIMIT_S:.0f} s. The status-bar button (or Tools) evaluates it.")
             return False
         return True
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QProgressBar,
@@ -30,6 +32,10 @@ from app.workers import describe_error
 
 METRIC_KEYS = ("pixel_acc", "mean_acc", "mean_iu", "fw_iu")
 METRIC_NAMES = ("pixel acc.", "mean acc.", "mean IU", "f.w. IU")
+METRIC_TIPS = ("pixel accuracy: correct pixels / all labelled pixels",
+               "mean accuracy: per-class pixel accuracy, averaged over the classes",
+               "mean IU: intersection over union per class, averaged over the classes",
+               "frequency-weighted IU: per-class IU weighted by each class's share of the pixels")
 
 
 @dataclass
@@ -177,8 +183,11 @@ class EvaluationPanel(QWidget):
         self.worker.finished.connect(self._finished)
         self.thread.start()
         self.running = False
+        self.selected_cell: tuple[int, int] | None = None  # the confusion whose images are listed
+        self.run_actions: list[QAction] = []  # menu/tool-bar actions named like the run button
+        self.run_button_tip = ""
 
-        self.run_button = QPushButton("Evaluate dataset")
+        self.run_button = QPushButton("Evaluate all images")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress_bar = QProgressBar()
@@ -198,9 +207,15 @@ class EvaluationPanel(QWidget):
         stride_box.addStretch(1)
         self.table = QTableWidget(0, len(METRIC_NAMES))
         self.table.setHorizontalHeaderLabels(list(METRIC_NAMES))
-        self.table.setMaximumHeight(130)
-        self.table.setMinimumHeight(112)  # header + three stride rows without scrolling
+        for c, tip in enumerate(METRIC_TIPS):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
+        # the four metrics share the width (no scrolling to find f.w. IU); they scroll only below their names
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(48)
         self.table.verticalHeader().setDefaultSectionSize(24)
+        # exactly the header + three stride rows: no scrolling, no empty band (the image list gets the rest)
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 3 * 24
+                                  + 2 * self.table.frameWidth())
         self.confusion = ConfusionView()
         self.iu_chart = IUBarChart()
         self.cell_label = QLabel("Click a confusion cell to list its images.")
@@ -247,6 +262,8 @@ class EvaluationPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.summary.setText(f"Evaluating {describe(split, len(stems))}…")
+        if self.result is None:
+            self._progress(0, len(stems))
         self._start.emit(dataset, models, list(stems))
         return True
 
@@ -263,13 +280,49 @@ class EvaluationPanel(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress_bar.setMaximum(total)
         self.progress_bar.setValue(done)
+        if self.result is None and self.running:  # the plots say what runs instead of showing empty axes
+            scope = self._run_split if self._run_split != ALL else "all images"
+            status = f"Evaluating {scope}: {done} / {total} images."
+            self.confusion.show_message(f"{status}\nThe confusion matrix appears when it finishes.")
+            self.iu_chart.show_message(f"{status}\nPer-class IU appears when it finishes.")
+
+    def follow_split_name(self, action: QAction) -> None:
+        """Keep ``action``'s text and tip naming the split it evaluates, like the run button."""
+        self.run_actions.append(action)
+        action.changed.connect(lambda: self._keep_tip(action))
+        self._name_run(self.shown_split, self.shown_count)
+
+    def _keep_tip(self, action: QAction) -> None:
+        """While enabled, the action's tip is the split's; a disabled one keeps the reason another part of
+        the window gave (app.editing.score_gate restores the tip it saw at start-up when re-enabling)."""
+        if action.isEnabled() and action.toolTip() != self.run_button_tip:
+            action.setToolTip(self.run_button_tip)
+
+    def _name_run(self, split: str, labelled: int) -> None:
+        scope = "all images" if split == ALL else split
+        tip = (f"Score all {labelled} labelled images at every stride" if split == ALL else
+               f"Score the {labelled} labelled images of {split} at every stride")
+        self.run_button_tip = tip
+        self.run_button.setText(f"Evaluate {scope}")
+        self.run_button.setToolTip(tip)
+        for action in self.run_actions:
+            action.setText(f"&Evaluate {scope}")
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+
+    def clear_result(self, why: str) -> None:
+        """Forget the result (e.g. a probe's few images): empty table, plots say ``why``."""
+        self.result = None
+        self.table.setRowCount(0)
+        self.select_cell(None)
+        self.confusion.show_message(why)
+        self.iu_chart.show_message(why)
 
     def show_split(self, split: str, labelled: int, dataset=None) -> None:
         """The browser now shows ``split`` of ``dataset`` with ``labelled`` labelled images: say whether the
         numbers shown are for it, else that they are for another split (and offer to evaluate this one)."""
         self.shown_split, self.shown_count, self.shown_dataset = split, labelled, dataset
-        self.run_button.setText("Evaluate " + ("all images" if split == ALL else split))
-        self.run_button.setToolTip(f"Score the labelled images of {describe(split, labelled)}")
+        self._name_run(split, labelled)
         if self.result is not None and not self.running:
             self._describe_result()
         elif not self.running:
@@ -313,6 +366,7 @@ class EvaluationPanel(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self._describe_result()
+        self.select_cell(None)
         self.table.setRowCount(len(result.strides))
         self.table.setVerticalHeaderLabels([f"FCN-{s}s" for s in result.strides])
         for r, s in enumerate(result.strides):
@@ -343,12 +397,32 @@ class EvaluationPanel(QWidget):
         s = self.plot_stride()
         if s not in self.result.matrices:
             return
+        if self.result.images == 0:
+            why = ("Cancelled before any image was scored." if self.result.cancelled
+                   else "No image could be scored (see the failed rows in the browser).")
+            self.confusion.show_message(why)
+            self.iu_chart.show_message(why)
+            return
         self.confusion.set_matrix(self.result.matrices[s], self.result.class_names)
         self.iu_chart.set_values(self.per_class_iu(s), self.result.class_names, self.palette)
+        if self.selected_cell is not None:  # another stride: list that stride's images of the same cell
+            self._cell_clicked(*self.selected_cell)
+
+    def select_cell(self, cell: tuple[int, int] | None) -> None:
+        """Outline ``cell`` (gt, pred) and list its images; None clears both."""
+        if cell is None:
+            self.selected_cell = None
+            self.confusion.select_cell(None)
+            self.cell_label.setText("Click a confusion cell to list its images.")
+            self.cell_list.clear()
+        else:
+            self._cell_clicked(*cell)
 
     def _cell_clicked(self, gt: int, pred: int) -> None:
         if self.result is None:
             return
+        self.selected_cell = (gt, pred)
+        self.confusion.select_cell((gt, pred))
         s = self.plot_stride()
         names = self.result.class_names
         items = self.result.images_with(s, gt, pred)

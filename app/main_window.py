@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         a.show_confidence.toggled.connect(lambda _on: self._extras_toggled())
         a.reset_view.triggered.connect(self.fit_view)
         a.evaluate.triggered.connect(self.evaluate_dataset)
+        self.evaluation.follow_split_name(a.evaluate)  # "Evaluate val": names the split it scores
         a.cancel_evaluation.triggered.connect(self.evaluation.cancel)
         a.about.triggered.connect(lambda: QMessageBox.about(
             self, "FCN Studio", "FCN-32s/16s/8s inspection and label correction (Long, Shelhamer, Darrell)."))

@@ -100,7 +100,7 @@ def test_expensive_dataset_offers_evaluation_instead(qtbot, tmp_path, tiny, monk
     _open(qtbot, w, ds, same)
     qtbot.waitUntil(lambda: w.auto_evaluation.hint_button.isVisible(), timeout=TIMEOUT)
     assert not w.evaluation.running and w.evaluation.result is None
-    assert "Evaluate dataset (~" in w.auto_evaluation.hint_button.text()
+    assert "Evaluate all images (~" in w.auto_evaluation.hint_button.text()
     with qtbot.waitSignal(w.evaluation.evaluation_finished, timeout=TIMEOUT):
         w.auto_evaluation.hint_button.click()
     assert all(8 in r.scores for r in w.browser.model.rows)
