@@ -165,3 +165,10 @@ def test_evaluate_action_and_button_name_the_split(qtbot, window, tmp_path):
     window.browser.set_split("all")
     assert action.text() == "&Evaluate all images"
     assert action.toolTip() == "Score all 10 labelled images at every stride"
+    # a disabled action keeps the reason it was given; re-enabled, it names the split again
+    action.setEnabled(False)
+    action.setToolTip("Not evaluated: the classes differ")
+    assert action.toolTip() == "Not evaluated: the classes differ"
+    action.setEnabled(True)
+    action.setToolTip("Score every image at every stride in the background")  # a stale tip put back
+    assert action.toolTip() == "Score all 10 labelled images at every stride"
