@@ -66,7 +66,7 @@ def apply_classes(window) -> None:
     window.pred_class_names = list(ms.class_names) if differ else names
     window.class_names = names
     window.palette = np.asarray(palette, np.uint8)
-    window.grid.set_palette(window.palette)
+    window.grid.set_palette(window.palette, names)
     window.grid.set_pred_palette(ms.palette if differ else None)
     window.legend.set_classes(names, window.palette)
     window.legend.set_model_classes(list(ms.class_names) if differ else None, ms.palette if differ else None)

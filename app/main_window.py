@@ -18,6 +18,7 @@ from app import class_check, dataset_loading, file_actions, settings, split_filt
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.stride_cache import StrideCache
+from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import BackgroundTask, ImageResult, InferenceClient
 
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
+        self.compare_notice = CompareNotice(self)  # marks View → Show original ground truth (O)
 
     # ------------------------------------------------------------------ construction
     def _connect(self) -> None:
@@ -308,9 +310,7 @@ class MainWindow(QMainWindow):
 
     def fit_view(self) -> None:
         """Zoom all panels to the whole image."""
-        if self.current_image is not None:
-            h, w = self.current_image.shape[:2]
-            self.panels["image"].view_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.0)
+        self.grid.fit()
 
     def _mouse_moved(self, panel, scene_pos) -> None:
         if self.current_image is None:

@@ -10,6 +10,7 @@ from app.actions import Actions
 from app.browser import ImageBrowser
 from app.evaluation_panel import EvaluationPanel
 from app.views.banner import WarningBanner
+from app.views.bottom_dock import PanelRoom, ScrollingDockContent
 from app.views.legend import ClassLegend
 from app.views.panels import PanelGrid
 from app.views.readout import CursorReadout
@@ -38,7 +39,8 @@ def build_widgets(self) -> None:
     for key, title, widget, area in (
         ("browser", "Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),
         ("legend", "Classes", self.legend, Qt.DockWidgetArea.RightDockWidgetArea),
-        ("evaluation", "Evaluation", self.evaluation, Qt.DockWidgetArea.BottomDockWidgetArea),
+        ("evaluation", "Evaluation", ScrollingDockContent(self.evaluation),
+         Qt.DockWidgetArea.BottomDockWidgetArea),
     ):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")
@@ -48,6 +50,7 @@ def build_widgets(self) -> None:
     self.resizeDocks([self.docks["browser"], self.docks["legend"]], [400, 230], Qt.Orientation.Horizontal)
     self.resizeDocks([self.docks["evaluation"]], [280], Qt.Orientation.Vertical)
     self.docks["evaluation"].hide()  # shown when an evaluation starts (View menu toggles it)
+    self.panel_room = PanelRoom(self, self.grid, self.docks["evaluation"])  # panels keep ~half the height
     self.status_bar = self.statusBar()
     self.readout = CursorReadout()
     self.device_label = QLabel("no model")

@@ -5,11 +5,42 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.views.partial_repaint import repaint_rect
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+
+class PanelTitle(QLabel):
+    """A one-line title that never widens its panel: too long for the width, it ends in "…" (the whole text
+    is its tooltip), so a long note on one panel does not squeeze the others' columns."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        """The full title; shown elided when the panel is narrower."""
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        """The full title (not the elided one on screen)."""
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.width() - 4
+        shown = self._full if width <= 0 else self.fontMetrics().elidedText(
+            self._full, Qt.TextElideMode.ElideRight, width)
+        super().setText(shown)
 
 
 class Panel(QWidget):
@@ -22,7 +53,7 @@ class Panel(QWidget):
     def __init__(self, key: str, title: str, *, layered: bool = False, parent: QWidget | None = None):
         super().__init__(parent)
         self.key = key
-        self.title = QLabel(title)
+        self.title = PanelTitle(title)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setObjectName("panelTitle")
         self.graphics_view = pg.GraphicsView(background=(30, 30, 30))
@@ -67,6 +98,9 @@ class Panel(QWidget):
         if self.layer_item is not None:
             self.layer_item.setOpacity(float(opacity))
 
-    def set_subtitle(self, text: str) -> None:
-        """Panel title with an extra note, e.g. the stride shown."""
+    def set_subtitle(self, text: str, *, highlight: bool = False) -> None:
+        """Panel title with an extra note, e.g. the stride shown; ``highlight`` marks a special state
+        (the original ground truth shown read-only) with a coloured title bar."""
+        self.title.setStyleSheet("background: #ffd966; color: black; font-weight: bold;" if highlight else "")
+        self.title.ensurePolished()  # the bold font, before the text is elided to fit
         self.title.setText(text)

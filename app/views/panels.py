@@ -6,6 +6,7 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.views import colorize
+from app.views.linked_views import LinkedViews
 from app.views.panel import Panel
 
 PANEL_TITLES = {
@@ -22,11 +23,7 @@ class PanelGrid(QWidget):
         self.panels: dict[str, Panel] = {
             key: Panel(key, title, layered=key in ("overlay", "error")) for key, title in PANEL_TITLES.items()
         }
-        master = self.panels["image"].view_box
-        for panel in self.panels.values():
-            if panel.view_box is not master:
-                panel.view_box.setXLink(master)
-                panel.view_box.setYLink(master)
+        self.views = LinkedViews(self.panels.values(), self)  # one centre and zoom for all panels
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
@@ -44,6 +41,8 @@ class PanelGrid(QWidget):
         self._extras = {"error": False, "confidence": False}
         self._colour_cache: dict = {}
         self._gt_version = 0  # bumped on every GT change so cached error maps are not reused
+        self.class_names: list[str] = []
+        self.gt_title: str | None = None  # None: "Ground truth"; else a marked title (compare mode)
         self.set_extra_panels(error=False, confidence=False)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -67,15 +66,23 @@ class PanelGrid(QWidget):
             self._grid.setColumnStretch(col, 1 if col < 2 or error or confidence else 0)
         self._paint_error()
         self._paint_confidence()
+        self.views.schedule()  # panels shown again may keep their old size: no resize tells them the view
+
+    def fit(self) -> None:
+        """Zoom every panel to the whole image; it stays fitted through resizes until the user zooms."""
+        self.views.fit()
 
     def visible_extras(self) -> tuple[bool, bool]:
         """(error shown, confidence shown)."""
         return self._extras["error"], self._extras["confidence"]
 
     # -- content --------------------------------------------------------------------------------
-    def set_palette(self, palette: np.ndarray) -> None:
-        """Class colours (256×3 uint8); repaints the label panels."""
+    def set_palette(self, palette: np.ndarray, class_names: list[str] | None = None) -> None:
+        """Class colours (256×3 uint8) and, when given, the class names (for the error map's title);
+        repaints the label panels."""
         self.palette = np.asarray(palette, dtype=np.uint8)
+        if class_names is not None:
+            self.class_names = list(class_names)
         self._paint_gt()
         self._paint_pred()
 
@@ -116,9 +123,14 @@ class PanelGrid(QWidget):
         self.panels["error"].show_rgb(None if image is None else colorize.grey_dimmed(image))
         self._paint_gt()
         self._paint_pred()
-        if reset_view and image is not None:
-            self.panels["image"].view_box.setRange(xRange=(0, image.shape[1]), yRange=(0, image.shape[0]),
-                                                   padding=0.0)
+        if image is not None:
+            self.views.set_image_size(image.shape[1], image.shape[0], fit=reset_view)
+
+    def set_gt_title(self, title: str | None) -> None:
+        """Mark the ground-truth panel's title (e.g. the original shown read-only); None: the usual title."""
+        self.gt_title = title
+        if self._gt is not None:
+            self.panels["gt"].set_subtitle(title or "Ground truth", highlight=title is not None)
 
     def set_gt(self, gt: np.ndarray | None) -> None:
         """Replace the ground-truth array shown (editing hands its document array here)."""
@@ -157,7 +169,7 @@ class PanelGrid(QWidget):
             return
         self._gt_rgba = colorize.apply_lut(self._gt, colorize.label_lut(self.palette, self.only_class))
         gt_panel.show_rgb(self._gt_rgba)
-        gt_panel.set_subtitle("Ground truth")
+        gt_panel.set_subtitle(self.gt_title or "Ground truth", highlight=self.gt_title is not None)
         self._paint_error()
 
     def _paint_pred(self) -> None:
@@ -197,9 +209,7 @@ class PanelGrid(QWidget):
             panel.show_rgb(None, panel.layer_item)
             panel.set_subtitle("Errors (not shown: model and dataset classes differ)")
             return
-        true_class = self.error_mode == "true class"
-        panel.set_subtitle("Errors (true class; background white)" if true_class
-                           else "Errors (FP red, FN blue, swap yellow)")
+        panel.set_subtitle(self._error_title())
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
             return
@@ -211,6 +221,17 @@ class PanelGrid(QWidget):
                                        self.only_class)
             self._colour_cache[key] = rgba
         panel.show_rgb(rgba, panel.layer_item)
+
+    def _error_title(self) -> str:
+        if self.error_mode != "true class":
+            return "Errors (FP red, FN blue, swap yellow)"
+        # classes too dark to see on the dimmed photo are drawn white: say which (none on most datasets)
+        n = len(self.class_names)
+        shown = colorize.visible_error_palette(self.palette[:n])
+        dark = [name for name, a, b in zip(self.class_names, self.palette[:n], shown) if tuple(a) != tuple(b)]
+        if not dark:
+            return "Errors (true class)"
+        return f"Errors (true class; {', '.join(dark[:2])}{' …' if len(dark) > 2 else ''} in white)"
 
     def _paint_confidence(self) -> None:
         panel = self.panels["confidence"]
