@@ -216,3 +216,20 @@ def test_evaluation_dock_leaves_the_panels_their_height(qtbot, window, size):
     window.resize(1600, 1000)  # a tall window: the dock gets its natural height back (no scrolling)
     qtbot.waitUntil(lambda: dock.height() >= window.panel_room.natural_height() - 2, timeout=WAIT)
     assert window.grid.height() >= PANEL_SHARE * window.height()
+
+
+def test_nothing_essential_unreachable_at_1024x640(qtbot, window):
+    """The view controls and the class selector stay on screen; tool-bar buttons that overflow behind »
+    are also in a menu."""
+    window.resize(1024, 640)
+    window.docks["evaluation"].show()
+    qtbot.waitUntil(lambda: window.grid.height() >= PANEL_SHARE * window.height(), timeout=WAIT)
+    assert window.controls.isVisible()  # stride, overlay opacity, error and confidence modes
+    assert window.editing.class_selector.isVisible() and window.editing.size_box.isVisible()
+    in_menus = {a for menu in window.menus.values() for a in menu.actions()}
+    for bar in (window.tool_bar, window.edit_tool_bar):
+        for action in bar.actions():
+            button = bar.widgetForAction(action)  # a tool button; None for separators
+            if button is None or button.isVisible() or button in (window.controls,):
+                continue
+            assert action in in_menus, f"{action.text()!r} only behind the tool bar's »"
