@@ -18,6 +18,7 @@ class ActionSpec:
     shortcuts: tuple[str, ...] = ()
     tip: str = ""
     checkable: bool = False
+    separator_before: bool = False
 
 
 ACTION_SPECS: tuple[ActionSpec, ...] = (
@@ -25,7 +26,7 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open_models", "Open &model(s)…", "file", ("Ctrl+M",),
                "Open one multi-stride checkpoint, or separate 32s/16s/8s checkpoints as a set"),
     ActionSpec("save_screenshot", "Save &screenshot…", "file", (), "Save the window as a PNG"),
-    ActionSpec("quit", "&Quit", "file", ("Ctrl+Q",)),
+    ActionSpec("quit", "&Quit", "file", ("Ctrl+Q",), separator_before=True),  # stays last (see menu_end)
     ActionSpec("stride_32", "FCN-&32s", "view", ("Ctrl+1",), "Show the 32-stride prediction", True),
     ActionSpec("stride_16", "FCN-&16s", "view", ("Ctrl+2",), "Show the 16-stride prediction", True),
     ActionSpec("stride_8", "FCN-&8s", "view", ("Ctrl+3",), "Show the 8-stride prediction", True),
@@ -79,4 +80,10 @@ class Actions:
         for key, action in self._actions.items():
             menu = menus.get(self.specs[key].menu)
             if menu is not None:
+                if self.specs[key].separator_before:
+                    menu.addSeparator()
                 menu.addAction(action)
+
+    def menu_end(self, menu_key: str) -> QAction | None:
+        """The action that must stay last in a menu (File → Quit): others insert their items before it."""
+        return self._actions["quit"] if menu_key == "file" and "quit" in self._actions else None

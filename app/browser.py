@@ -48,13 +48,36 @@ class ImageRow:
 
 
 class ImageTableModel(QAbstractTableModel):
-    """Rows = images of the dataset; score columns show the currently selected stride."""
+    """Rows = images of the dataset; score columns show the currently selected stride.
+
+    The row of the image on screen is *held*: it shows its new scores at once (an edit re-scores it on every
+    stroke) but sorts by the scores it had when it became current, so a sorted table does not move the row
+    being edited under the user's eyes. Scores it did not have yet (first prediction) sort at once; the
+    rest takes effect when another image becomes current (:meth:`hold`)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[ImageRow] = []
         self._index: dict[str, int] = {}
         self.stride = 8
+        self.held: str | None = None
+        self._held_scores: dict[int, dict] = {}
+        self._held_corrected = False
+
+    def hold(self, stem: str | None) -> None:
+        """Freeze the sort keys of ``stem`` (the image on screen); the row held before sorts by what it
+        shows now."""
+        if stem == self.held:
+            return
+        old, self.held = self.held, None
+        if stem is not None and stem in self._index:
+            row = self.rows[self._index[stem]]
+            self.held = stem
+            self._held_scores = {s: dict(v) for s, v in row.scores.items()}
+            self._held_corrected = row.corrected
+        if old is not None and old in self._index:  # re-sorts the released row where it now belongs
+            i = self._index[old]
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [SORT_ROLE])
 
     def set_stems(self, stems: list[str], corrected: set[str] | None = None) -> None:
         """A new dataset."""
@@ -62,6 +85,7 @@ class ImageTableModel(QAbstractTableModel):
         corrected = corrected or set()
         self.rows = [ImageRow(s, corrected=s in corrected) for s in stems]
         self._index = {s: i for i, s in enumerate(stems)}
+        self.held = None
         self.endResetModel()
 
     def set_stride(self, stride: int) -> None:
@@ -82,6 +106,11 @@ class ImageTableModel(QAbstractTableModel):
         row = self.rows[i]
         if scores is not None:
             row.scores.update(scores)
+            if stem == self.held:  # only scores the held row did not have yet move it
+                for stride, values in scores.items():
+                    held = self._held_scores.setdefault(stride, {})
+                    for key, v in values.items():
+                        held.setdefault(key, v)
         if classes is not None:
             row.classes = frozenset(int(c) for c in classes)
         if corrected is not None:
@@ -103,13 +132,16 @@ class ImageTableModel(QAbstractTableModel):
             return COLUMN_TIPS[section]
         return None
 
-    def value(self, row: ImageRow, col: int):
-        """Raw value of one cell (float, bool, str or None when unknown)."""
+    def value(self, row: ImageRow, col: int, *, for_sort: bool = False):
+        """Raw value of one cell (float, bool, str or None when unknown); ``for_sort``: the held row's
+        frozen value."""
+        held = for_sort and row.stem == self.held
         if col == 0:
             return row.stem
         if col == 5:
-            return row.corrected
-        v = row.scores.get(self.stride, {}).get(SCORE_KEYS[col])
+            return self._held_corrected if held else row.corrected
+        scores = self._held_scores if held else row.scores
+        v = scores.get(self.stride, {}).get(SCORE_KEYS[col])
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -126,7 +158,7 @@ class ImageTableModel(QAbstractTableModel):
                 return ""
             return f"{100 * v:.1f}" if col in (1, 2, 3) else f"{v:.2f}"
         if role == SORT_ROLE:
-            return v
+            return self.value(row, col, for_sort=True)
         if role == Qt.ItemDataRole.ToolTipRole and row.error:
             return row.error
         if role == Qt.ItemDataRole.ForegroundRole and row.error:
@@ -232,6 +264,10 @@ class ImageBrowser(QWidget):
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
+        # a re-sort (a score arrived, an evaluation finished) keeps the current row where the user sees it
+        self._anchor: int | None = None
+        self.proxy.layoutAboutToBeChanged.connect(self._remember_anchor)
+        self.proxy.layoutChanged.connect(self._restore_anchor)
 
     def set_dataset(self, stems: list[str], class_names: list[str], corrected: set[str] | None = None,
                     splits: dict[str, list[str]] | None = None, split: str = ALL) -> None:
@@ -287,8 +323,15 @@ class ImageBrowser(QWidget):
         self.table.selectionModel().setCurrentIndex(
             idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.table.selectionModel().blockSignals(False)
-        self.table.scrollTo(idx)
+        self.model.hold(stem)  # may re-sort the row left: scroll to where the current row is now
+        self.scroll_to_current()
         return True
+
+    def scroll_to_current(self) -> None:
+        """Scroll the table so the current row is visible (no scrolling when it already is)."""
+        idx = self.table.currentIndex()
+        if idx.isValid():
+            self.table.scrollTo(idx, QAbstractItemView.ScrollHint.EnsureVisible)
 
     def step(self, delta: int) -> str | None:
         """Move the current row by ``delta`` in the table's order; returns the new stem."""
@@ -313,13 +356,15 @@ class ImageBrowser(QWidget):
                                                                                   self.proxy.rowCount()))]
 
     def sort_worst_first(self) -> None:
-        """Sort by mean IU ascending (images without scores last)."""
+        """Sort by mean IU ascending (images without scores last); the current row stays in view."""
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.scroll_to_current()
 
     def _class_chosen(self, _i: int) -> None:
         data = self.class_combo.currentData()
         self.proxy.set_class_filter(None if data is None or data < 0 else int(data))
         self._update_count()
+        self.scroll_to_current()
 
     def _apply_split(self) -> None:
         split = self.split_name()
@@ -332,7 +377,34 @@ class ImageBrowser(QWidget):
 
     def _row_changed(self, current, _previous) -> None:
         if current.isValid():
-            self.stem_activated.emit(current.siblingAtColumn(0).data(SORT_ROLE))
+            stem = current.siblingAtColumn(0).data(SORT_ROLE)
+            self.model.hold(stem)
+            self.scroll_to_current()
+            self.stem_activated.emit(stem)
+
+    def _visible_offset(self) -> int | None:
+        """Rows between the top of the viewport and the current row; None when the row is out of view."""
+        idx = self.table.currentIndex()
+        if not idx.isValid():
+            return None
+        rect = self.table.visualRect(idx)
+        if not rect.isValid() or not self.table.viewport().rect().intersects(rect):
+            return None
+        return idx.row() - max(self.table.rowAt(0), 0)
+
+    def _remember_anchor(self, *args) -> None:
+        self._anchor = self._visible_offset()
+
+    def _restore_anchor(self, *args) -> None:
+        """After a re-sort: put the current row back at the same height in the viewport (it was in view);
+        a user who had scrolled it out of view keeps the scroll position."""
+        offset, self._anchor = self._anchor, None
+        idx = self.table.currentIndex()
+        if offset is None or not idx.isValid():
+            return
+        top = self.proxy.index(max(idx.row() - offset, 0), 0)
+        self.table.scrollTo(top, QAbstractItemView.ScrollHint.PositionAtTop)
+        self.scroll_to_current()  # near the end of the list the top row cannot be placed; keep it in view
 
     def _update_count(self, *args) -> None:
         split = self.split_name()

@@ -19,17 +19,53 @@ def split_dropped(paths: list[str]) -> tuple[str | None, list[str]]:
     return folder, models
 
 
+def _existing_folder(*candidates) -> str:
+    """The first candidate that is an existing folder ("" = the dialog's own default)."""
+    for c in candidates:
+        if c and Path(c).is_dir():
+            return str(c)
+    return ""
+
+
+def _bundled(path: str) -> bool:
+    """A path inside the application's bundled resources (the demo model), not a folder the user chose."""
+    from fcn_core import resources
+
+    try:
+        return Path(path).resolve().is_relative_to(resources.RESOURCES)
+    except (OSError, ValueError):
+        return False
+
+
+def dataset_start_folder(window) -> str:
+    """Where "Open dataset" starts: beside the dataset open now, else beside the one opened last."""
+    ds = getattr(window, "dataset", None)
+    last = settings.recent("datasets")
+    return _existing_folder(Path(ds.root).parent if ds is not None else None,
+                            *(Path(e[0]).parent for e in last[:1]))
+
+
+def models_start_folder(window) -> str:
+    """Where "Open model" starts: the folder of the model opened last (the bundled demo does not count),
+    else beside the dataset open now."""
+    chosen = [e[0] for e in settings.recent("models") if not _bundled(e[0])]
+    ds = getattr(window, "dataset", None)
+    return _existing_folder(*(Path(p).parent for p in chosen[:1]),
+                            Path(ds.root).parent if ds is not None else None)
+
+
 def ask_dataset(parent: QWidget) -> str | None:
-    """Folder dialog for a dataset."""
-    path = QFileDialog.getExistingDirectory(parent, "Open dataset folder")
+    """Folder dialog for a dataset, starting in the last used folder (not the process's working folder)."""
+    path = QFileDialog.getExistingDirectory(parent, "Open dataset folder", dataset_start_folder(parent))
     return path or None
 
 
 def ask_models(parent: QWidget) -> list[str]:
-    """File dialog for one multi-stride checkpoint or several single-stride ones."""
+    """File dialog for one multi-stride checkpoint or several single-stride ones (starts in the last used
+    model folder)."""
     files, _ = QFileDialog.getOpenFileNames(
-        parent, "Open model: one multi-stride checkpoint, or 32s/16s/8s checkpoints as a set", "",
-        "Checkpoints (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
+        parent, "Open model: one multi-stride checkpoint, or 32s/16s/8s checkpoints as a set",
+        models_start_folder(parent), "Checkpoints (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
     return list(files)
 
 

@@ -378,8 +378,7 @@ class MainWindow(QMainWindow):
     def _on_evaluation_finished(self, result) -> None:
         if not self.auto_evaluation.finished(result):
             return  # a probe found the dataset too slow to evaluate unasked: the status bar offers it
-        self.browser.sort_worst_first()
-        self.browser.table.scrollToTop()  # the worst images are what the user wants to see next
+        self.browser.sort_worst_first()  # worst first; the image on screen stays in view
         self._show_stride()
         self.status_bar.showMessage(self.evaluation.summary.text(), 8000)
 

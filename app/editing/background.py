@@ -31,6 +31,11 @@ class _FolderForm(QDialog):
         self.setWindowTitle(title)
         self.form = QFormLayout(self)
         self.out = QLineEdit(str(out))
+        # wide enough for the whole path (up to 640 px); the tooltip always has all of it
+        self.out.setMinimumWidth(min(max(self.out.fontMetrics().horizontalAdvance(str(out)) + 24, 320), 640))
+        self.out.textChanged.connect(self.out.setToolTip)
+        self.out.setToolTip(str(out))
+        self.out.setCursorPosition(0)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

@@ -17,6 +17,7 @@ from app.editing.class_selector import ClassSelector
 from app.editing.live_preview import preview_rect
 from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
+from app.editing.score_gate import ScoreGate
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
 
@@ -49,7 +50,10 @@ class EditingController(QObject):
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
         window.models_opened.connect(lambda _m: self._refresh_classes())
+        for signal in (window.predictions_changed, window.stride_changed):  # the read-out names them
+            signal.connect(lambda *_a: self.refresh_readout())
         self._refresh_classes()
+        self.score_gate = ScoreGate(self)
         self.update_actions()
         QTimer.singleShot(0, self.saver.offer_recovery)
 
@@ -66,7 +70,11 @@ class EditingController(QObject):
         if slot is not None:
             action.triggered.connect(slot)
         if menu is not None and menu in self.window.menus:
-            self.window.menus[menu].addAction(action)
+            end = self.window.actions.menu_end(menu) if hasattr(self.window, "actions") else None
+            if end is not None:  # File: before Quit, which stays last
+                self.window.menus[menu].insertAction(end, action)
+            else:
+                self.window.menus[menu].addAction(action)
         else:
             self.window.addAction(action)  # keyboard-only actions still need a widget to live on
         self._mine.append(action)
@@ -103,6 +111,8 @@ class EditingController(QObject):
         self.jobs = BackgroundJobs(self)
         self._action("&Export dataset…", "file", (), self.jobs.export_dialog,
                      tip="Write the dataset with its corrections in VOC layout (fcn export)")
+        if (quit_action := w.actions.menu_end("file")) is not None and "file" in menus:
+            menus["file"].insertSeparator(quit_action)  # … Export dataset…, separator, Quit
         self._action("Fine-tune on &corrections…", "tools", (), self.jobs.finetune_dialog,
                      tip="Train the loaded model further on the corrected labels (fcn train)")
         self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
@@ -203,6 +213,7 @@ class EditingController(QObject):
         doc.add_listener(self._labels_changed)
         self.document, self.stem = doc, stem
         self.saver.new_document()
+        self.refresh_readout()  # a still cursor now points into another image
         self.update_actions()
 
     def _prediction(self) -> np.ndarray | None:
@@ -239,7 +250,16 @@ class EditingController(QObject):
         if rect is not None:
             self.window.gt_labels_changed.emit(rect)
         self.window.rescore_current()
+        self.refresh_readout()
+        self.saver.edited()
         self.update_actions()
+
+    def refresh_readout(self) -> None:
+        """The labels (or what is shown) changed under a still cursor: the read-out describes them anew."""
+        w = self.window
+        if w.current_image is not None:
+            w.readout.refresh(w.current_image.shape[:2], w.class_names, w.current_gt, w.current_results,
+                              w.current_stride, w.pred_class_names)
 
     def undo(self) -> None:
         """Ctrl+Z: revert the last stroke or operation (a polygon in progress is discarded)."""
@@ -292,6 +312,7 @@ class EditingController(QObject):
         self.canvas.refresh_cursor()
         self.window.set_current_gt(doc.original.copy() if on else doc.labels)
         self.window.rescore_current()
+        self.refresh_readout()
 
     def _before_image_change(self) -> bool:
         self.canvas.reset()

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
@@ -46,6 +46,32 @@ class Saver(QObject):
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
+        # "Saved ✓ <file>" until the next edit, left of the read-out whenever the status bar shows no
+        # message (the message area needs the room; other messages soon replace the save's own)
+        self.indicator = QLabel()
+        self.indicator.setStyleSheet("color: #2e8b3a;")
+        self.indicator.hide()
+        self.saved_path: Path | None = None
+        self.window.status_bar.insertPermanentWidget(0, self.indicator)
+        self.window.status_bar.messageChanged.connect(lambda _text: self._show_indicator())
+
+    def _show_indicator(self) -> None:
+        self.indicator.setVisible(self.saved_path is not None and not self.window.status_bar.currentMessage())
+
+    def show_saved(self, path: Path) -> None:
+        """Say where the labels were saved: the whole path as a message, then the indicator."""
+        self.saved_path = path = Path(path)
+        self.indicator.setText(f"Saved ✓ {path.name}")
+        self.indicator.setToolTip(f"Corrections saved to {path}")
+        self.window.status_bar.showMessage(f"Saved corrections: {path}", 8000)
+        self._show_indicator()
+
+    def edited(self) -> None:
+        """The labels changed since the last save: the indicator goes until the next save."""
+        doc = self.c.document
+        if doc is not None and doc.is_modified:
+            self.saved_path = None
+            self._show_indicator()
 
     # -- where ---------------------------------------------------------------------------------------------
     def corrections_dir(self) -> Path:
@@ -111,7 +137,7 @@ class Saver(QObject):
             sample = ds.sample(stem)
             sample.label_path, sample.corrected = Path(path), True  # the correction is the label in use now
         self.window.mark_corrected(stem, True)
-        self.window.status_bar.showMessage(f"Saved corrections: {path}", 5000)
+        self.show_saved(path)
         self.c.update_actions()
         if finish_async and self._save_again:
             self._save_again = False

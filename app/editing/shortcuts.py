@@ -36,7 +36,8 @@ OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Enter, double-click", "Polygon: close the polygon in progress and fill it (3 vertices at least)"),
     ("Backspace", "Polygon: remove the last vertex"),
     ("Esc", "Polygon: cancel the polygon in progress (nothing is filled)"),
-    ("Ctrl+Z", "Undo (one stroke or fill per step, at least 100 steps)"),
+    ("Ctrl+Z", "Undo (one stroke or fill per step, at least 100 steps). The history belongs to the image: "
+               "it is cleared when you switch to another image (the edits themselves are saved)"),
     ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
     ("Ctrl+S", "Save corrections (a palette PNG in the dataset's corrections folder)"),
     ("O", "Compare: show the original ground truth instead of the corrected labels"),
