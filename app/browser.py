@@ -317,6 +317,7 @@ class ImageBrowser(QWidget):
             return False
         idx = self.proxy.mapFromSource(self.model.index(src, 0))
         if not idx.isValid():
+            self.model.hold(stem)  # on screen though filtered out: the row held before sorts freely again
             return False
         if not emit:
             self.table.selectionModel().blockSignals(True)

@@ -246,3 +246,23 @@ def test_dataset_start_folder_without_a_dataset_uses_the_last_one(tmp_path):
         assert file_actions.models_start_folder(NoDataset()) == ""
     finally:
         settings.use_ini_file(None)
+
+
+def test_held_row_sorts_by_its_old_scores_until_released(qtbot):
+    from app.browser import ImageBrowser
+
+    b = ImageBrowser()
+    qtbot.addWidget(b)
+    stems = [f"s{i}" for i in range(5)]
+    b.set_dataset(stems, ["a"], splits={"val": stems[:4]}, split="val")
+    for i, s in enumerate(stems):
+        b.model.update_row(s, scores={8: {"mean_iu": i / 10}})
+    b.sort_worst_first()
+    b.select_stem("s2", emit=False)
+    b.model.update_row("s2", scores={8: {"mean_iu": 0.9}, 16: {"mean_iu": 0.05}})
+    assert b.stems_in_order() == ["s0", "s1", "s2", "s3"]  # held: still where it was
+    b.model.set_stride(16)  # a stride it had no score for sorts at once
+    assert b.stems_in_order()[0] == "s2"
+    b.model.set_stride(8)
+    assert not b.select_stem("s4")  # on screen but filtered out: s2 is released and sorts by its new IU
+    assert b.stems_in_order() == ["s0", "s1", "s3", "s2"]
