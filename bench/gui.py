@@ -42,6 +42,7 @@ class MemoryDataset:
         self.palette = voc_palette()
         self.kind, self.has_labels, self.num_classes = "memory", True, num_classes
         self.samples = []
+        self.splits: dict[str, list[str]] = {}  # no splits: the browser shows every image
 
     def image(self, stem: str) -> np.ndarray:
         return self._images[stem]

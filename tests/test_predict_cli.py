@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,17 @@ def test_bench_quick_prints_json(tmp_path):
     if "skipped" not in agreement:
         assert 0.9 <= agreement["equal_fraction"] <= 1.0
         assert 0.5 <= agreement["other_precisions"]["bf16"]["equal_fraction"] <= 1.0
+
+
+def test_gui_bench_quick_prints_json():
+    """bench/gui.py --quick drives the real window with its in-memory dataset (keeps the bench in step with
+    the window's dataset contract)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "gui.py"), "--quick"], capture_output=True,
+                            text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
+    keys = ("stride_toggle_ms", "max_ui_stall_ms", "brush_event_ms_2048", "fill_ms_4mp",
+            "undo_mb_100_strokes")
+    for key in keys:
+        assert out[key] >= 0, key
