@@ -65,7 +65,7 @@ def test_startup_shows_image_gt_and_predictions(qtbot, window, tiny):
     assert window.class_names == names
     assert window.legend.rowCount() == len(names) + 1  # the classes, then the void row
     void_row = window.legend.item(len(names), 0)
-    assert void_row.text() == "void (not scored)" and not void_row.flags() & Qt.ItemFlag.ItemIsSelectable
+    assert void_row.text() == "void" and not void_row.flags() & Qt.ItemFlag.ItemIsSelectable
     assert "cpu" in window.device_label.text()
     assert window.browser.model.rows[0].scores[8]["mean_iu"] >= 0.0
     assert settings.recent("datasets")[0] == [str(ds)]

@@ -54,9 +54,9 @@ class ClassLegend(QTableWidget):
                 iu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, col, iu)
         self.dataset_rows = len(class_names)
-        void_item = QTableWidgetItem(swatch(palette[void]), "void (not scored)")
+        void_item = QTableWidgetItem(swatch(palette[void]), "void")
         void_item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: it is not a class
-        void_item.setToolTip("Pixels without a class: ignored by training and by every score; the eraser "
+        void_item.setToolTip("void: pixels without a class, not scored and ignored by training; the eraser "
                              "paints void")
         self.setItem(self.dataset_rows, 0, void_item)
         for col in (1, 2):
