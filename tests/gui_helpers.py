@@ -93,3 +93,20 @@ def make_tiny_model(path, class_names: list[str], *, arch: str = "fcn-multi", se
     save_checkpoint(path, model, arch=arch, class_names=list(class_names),
                     preprocessing=IMAGENET_PREPROCESSING)
     return path
+
+
+def open_test_window(qtbot, tmp_path, *, size: tuple[int, int] = (1280, 800), split: str | None = None):
+    """A shown MainWindow on CPU with its own settings file and no evaluation on open (the test scores rows
+    itself); ``split`` pins the browser's split (e.g. "all"). Call ``settings.use_ini_file(None)`` after."""
+    from app import settings
+    from app.main_window import MainWindow
+
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(False)
+    w = MainWindow(device="cpu")
+    qtbot.addWidget(w)
+    if split is not None:
+        w.split_choice = split
+    w.resize(*size)
+    w.show()
+    return w

@@ -13,8 +13,7 @@ from PySide6.QtWidgets import QToolBar, QToolButton
 
 from app import settings
 from app.evaluation_panel import EvaluationPanel
-from app.main_window import MainWindow
-from tests.gui_helpers import click, make_tiny_dataset, mouse_move
+from tests.gui_helpers import click, make_tiny_dataset, mouse_move, open_test_window
 
 NAMES = ["sky", "building", "pedestrian", "bicyclist"]
 TIMEOUT = 60_000
@@ -138,13 +137,7 @@ def test_confusion_names_scale_hover_and_outlined_cell(qtbot, panel):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
-    w = MainWindow(device="cpu")
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    yield w
+    yield open_test_window(qtbot, tmp_path)
     settings.use_ini_file(None)
 
 

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 from app import settings
-from app.main_window import MainWindow
 from app.split_filter import ALL, initial_split
 from fcn_core.data.datasets import open_dataset
 from tests.conftest import REPO
-from tests.gui_helpers import make_tiny_dataset, make_tiny_model
+from tests.gui_helpers import make_tiny_dataset, make_tiny_model, open_test_window
 
 TIMEOUT = 60_000
 
@@ -35,13 +34,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
-    w = MainWindow(device="cpu")
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    yield w
+    yield open_test_window(qtbot, tmp_path)
     settings.use_ini_file(None)
 
 

@@ -10,8 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app import settings
-from app.main_window import MainWindow
-from tests.gui_helpers import make_tiny_dataset, make_tiny_model, mouse_move
+from tests.gui_helpers import make_tiny_dataset, make_tiny_model, mouse_move, open_test_window
 
 TIMEOUT = 60_000
 
@@ -28,14 +27,9 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)  # these tests score rows themselves (auto: tests/test_gui_auto.py)
-    w = MainWindow(device="cpu")
-    qtbot.addWidget(w)
-    w.split_choice = "all"  # the whole tiny dataset, not its 1-image val split (test_gui_splits.py)
-    w.resize(1200, 800)
-    w.show()
-    yield w
+    # no evaluation on open: these tests score rows themselves (auto: tests/test_gui_auto.py); the whole tiny
+    # dataset, not its 1-image val split (test_gui_splits.py)
+    yield open_test_window(qtbot, tmp_path, size=(1200, 800), split="all")
     settings.use_ini_file(None)
 
 

@@ -48,15 +48,19 @@ class CanvasInput(QObject):
 
     ``start(panel_point)`` returns a drag generator or None, ``finished()`` runs after each release,
     ``mode()`` and ``brush_size()`` are read on every event (the controller owns them); ``clicks`` maps a
-    mode to its click input.
+    mode to its click input. ``refuse()`` is asked on each editing press: True swallows the press and the rest
+    of that drag (no painting, no panning; the callee tells the user why, e.g. compare mode is read-only).
     """
 
     def __init__(self, panels, *, mode: Callable[[], Mode], brush_size: Callable[[], float],
                  start: Callable[[tuple[float, float]], Drag | None], finished: Callable[[], None],
-                 clicks: dict[Mode, ClickInput] | None = None, parent: QObject | None = None):
+                 clicks: dict[Mode, ClickInput] | None = None, refuse: Callable[[], bool] | None = None,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.panels = list(panels)
         self._mode, self._brush_size, self._start, self._finished = mode, brush_size, start, finished
+        self._refuse = refuse
+        self._refused = False  # a refused press: its moves and release go nowhere either
         self.clicks: dict[Mode, ClickInput] = dict(clicks or {})
         self._drag: Drag | None = None
         self._pending: _PendingClick | None = None
@@ -148,6 +152,10 @@ class CanvasInput(QObject):
                         QEvent.Type.MouseButtonDblClick):
             return False
         view_pt = self.view_point(panel, event.position())
+        if self._refused and kind in (QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            if kind == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton:
+                self._refused = False
+            return True
         if kind == QEvent.Type.MouseMove:
             self.update_cursor(view_pt)
             if self._pending is not None:
@@ -172,7 +180,12 @@ class CanvasInput(QObject):
             self.end_drag()
             return True
         # press or double click
-        if not self.enabled or self._space or self._mode() == Mode.PAN or self._drag is not None:
+        if self._space or self._mode() == Mode.PAN or self._drag is not None:
+            return False
+        if self._refuse is not None and self._refuse():  # asked even while disabled: say why nothing paints
+            self._refused = True
+            return True
+        if not self.enabled:
             return False
         if (handler := self.clicks.get(self._mode())) is not None:
             if kind == QEvent.Type.MouseButtonDblClick:

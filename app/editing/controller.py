@@ -20,6 +20,7 @@ from app.editing.saving import Saver
 from app.editing.score_gate import ScoreGate
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
 from app.tools import Drag, Mode, ToolContext, start_drag
+from app.views.compare_notice import PAINT_REFUSED
 
 BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
 
@@ -45,7 +46,7 @@ class EditingController(QObject):
                                      message=lambda text: window.status_bar.showMessage(text, 5000))
         self.canvas = CanvasInput(edited, mode=lambda: self.mode, brush_size=lambda: self.brush_size,
                                   start=self._start_drag, finished=self.after_edit,
-                                  clicks={Mode.POLYGON: self.polygon}, parent=self)
+                                  clicks={Mode.POLYGON: self.polygon}, refuse=self._refuse_press, parent=self)
         window.before_image_change.append(self._before_image_change)
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
@@ -228,6 +229,14 @@ class EditingController(QObject):
             return None
         return ToolContext(self.document, label=self.label, brush_size=self.brush_size,
                            prediction=self._prediction(), on_pick=self.class_selector.select)
+
+    def _refuse_press(self) -> bool:
+        """An editing press while the original ground truth is compared (read-only): refused, and said why
+        (instead of a silent pan)."""
+        if not self.compare_action.isChecked():
+            return False
+        self.window.status_bar.showMessage(PAINT_REFUSED, 6000)
+        return True
 
     def _start_drag(self, pos: Point) -> Drag | None:
         ctx = self._tool_context()
