@@ -33,7 +33,7 @@ class ScoreGate(QObject):
         self.c = controller
         w = self.window = controller.window
         self.actions = [w.actions.evaluate] + [controller.tool_actions[m] for m in ACCEPT_MODES]
-        self.tips = {id(a): a.toolTip() for a in self.actions}
+        self.tips: dict[int, str] = {}  # each command's own tooltip, saved while the reason replaces it
         self.reason: str | None = None
         self._button_tip = ""
         # classes_differ changes when a dataset or model opens, or on "Score by class index" (which then
@@ -49,7 +49,12 @@ class ScoreGate(QObject):
         reason = self.reason
         for action in self.actions:
             action.setEnabled(reason is None)
-            action.setToolTip(reason or self.tips[id(action)])
+            if reason is not None:
+                if before is None:  # entering: keep the command's own tip (e.g. the panel's split tip)
+                    self.tips[id(action)] = action.toolTip()
+                action.setToolTip(reason)
+            elif before is not None:  # leaving: the command's own tip comes back
+                action.setToolTip(self.tips.pop(id(action), ""))
         button = self.window.evaluation.run_button
         if reason is not None:
             if button.toolTip() not in (reason, before):
