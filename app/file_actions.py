@@ -98,8 +98,25 @@ def open_dropped(window, paths: list[str]) -> None:
         window.open_dataset(folder)
 
 
+def screenshot_default_path(window) -> str:
+    """The suggested screenshot file: in the Pictures folder (else home), named after the image and stride
+    shown, e.g. ``fcn-studio-0016E5_07959-8s.png`` (not the process's working folder)."""
+    from PySide6.QtCore import QStandardPaths
+
+    pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+    folder = _existing_folder(pictures, Path.home()) or "."
+    stem = getattr(window, "current_stem", None)
+    name = f"fcn-studio-{stem}-{getattr(window, 'current_stride', 8)}s.png" if stem else "fcn-studio.png"
+    return str(Path(folder) / name)
+
+
 def save_screenshot(window: QWidget) -> None:
-    """Ask for a file name and save the window as PNG."""
-    path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", "fcn-studio.png", "PNG (*.png)")
-    if path:
-        window.grab().save(path)
+    """Ask for a file name and save the window as PNG; a failed write is reported, not silent."""
+    path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", screenshot_default_path(window),
+                                          "PNG (*.png)")
+    if not path:
+        return
+    if window.grab().save(path):
+        window.statusBar().showMessage(f"Screenshot saved: {path}", 8000)
+    elif hasattr(window, "report_error"):
+        window.report_error(f"Cannot save the screenshot to {path} (is the folder writable?)")

@@ -266,3 +266,22 @@ def test_held_row_sorts_by_its_old_scores_until_released(qtbot):
     b.model.set_stride(8)
     assert not b.select_stem("s4")  # on screen but filtered out: s2 is released and sorts by its new IU
     assert b.stems_in_order() == ["s0", "s1", "s3", "s2"]
+
+
+def test_screenshot_is_suggested_outside_the_working_folder_and_saved_or_reported(qtbot, window, tiny,
+                                                                                  monkeypatch, tmp_path):
+    w = window
+    _open(qtbot, w, tiny[1])
+    suggested = Path(file_actions.screenshot_default_path(w))
+    assert suggested.name == f"fcn-studio-{w.current_stem}-{w.current_stride}s.png"
+    assert suggested.parent.is_dir() and suggested.parent != Path.cwd()
+    target = tmp_path / "shot.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    file_actions.save_screenshot(w)
+    assert target.is_file() and str(target) in w.status_bar.currentMessage()
+    errors = []
+    w.error_reported.connect(errors.append)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "missing" / "shot.png"), ""))
+    file_actions.save_screenshot(w)
+    assert errors and "Cannot save the screenshot" in errors[0]
