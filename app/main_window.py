@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.pred_class_names: list[str] = []  # names of predicted indices (the model's when they differ)
         self.score_by_index: tuple | None = None  # (dataset, model) pair the user chose to score by index
         self._last_prediction_s: float | None = None
+        self._side_docks_sized = False
         self.before_image_change: list = []
         self.cache = StrideCache()
         self.client = InferenceClient(self)
@@ -395,6 +396,12 @@ class MainWindow(QMainWindow):
         task.signals.done.connect(lambda _o, t=task: self._tasks.remove(t) if t in self._tasks else None)
         task.signals.failed.connect(lambda _m, t=task: self._tasks.remove(t) if t in self._tasks else None)
         return task
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._side_docks_sized:  # once, at the size the window opens with; later the user's sizes
+            self._side_docks_sized = True
+            window_layout.size_side_docks(self)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():

@@ -19,6 +19,16 @@ from app.views.view_controls import ViewControls
 MENU_TITLES = {"file": "&File", "edit": "&Edit", "view": "&View", "tools": "&Tools", "help": "&Help"}
 
 
+def size_side_docks(window) -> None:
+    """The image browser and the class list in proportion to the window's width (at most 400 and 230 px,
+    as at 1280 px and wider), so that on a small screen the panels keep about half the width."""
+    width = window.width()
+    browser = min(400, max(280, int(0.36 * width)))
+    legend = min(230, max(180, int(0.2 * width)))
+    window.resizeDocks([window.docks["browser"], window.docks["legend"]], [browser, legend],
+                       Qt.Orientation.Horizontal)
+
+
 def build_widgets(self) -> None:
     """Panels, docks (browser, legend, evaluation) and the status bar of ``self`` (the MainWindow)."""
     self.grid = PanelGrid()
@@ -47,7 +57,7 @@ def build_widgets(self) -> None:
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks[key] = dock
-    self.resizeDocks([self.docks["browser"], self.docks["legend"]], [400, 230], Qt.Orientation.Horizontal)
+    size_side_docks(self)
     self.resizeDocks([self.docks["evaluation"]], [280], Qt.Orientation.Vertical)
     self.docks["evaluation"].hide()  # shown when an evaluation starts (View menu toggles it)
     self.panel_room = PanelRoom(self, self.grid, self.docks["evaluation"])  # panels keep ~half the height

@@ -233,3 +233,20 @@ def test_nothing_essential_unreachable_at_1024x640(qtbot, window):
             if button is None or button.isVisible() or button in (window.controls,):
                 continue
             assert action in in_menus, f"{action.text()!r} only behind the tool bar's »"
+
+
+@pytest.mark.parametrize(("size", "browser"), [((900, 600), 324), ((1400, 900), 400)])
+def test_side_docks_leave_the_panels_room_on_small_windows(qtbot, tmp_path, size, browser):
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    try:
+        w = MainWindow(device="cpu")
+        qtbot.addWidget(w)
+        w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        qtbot.waitUntil(lambda: abs(w.docks["browser"].width() - browser) <= 12, timeout=5000)
+        assert w.grid.width() >= 0.4 * size[0]  # was about 0.28 at 900 px (docks at 400 + 230 px)
+        mode = w.browser.table.textElideMode()
+        assert mode == Qt.TextElideMode.ElideMiddle  # names keep their distinguishing end
+    finally:
+        settings.use_ini_file(None)

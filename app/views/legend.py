@@ -29,6 +29,7 @@ class ClassLegend(QTableWidget):
         super().__init__(0, 3, parent)
         self.setHorizontalHeaderLabels(["Class", "IU img", "IU set"])
         self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)  # a narrow list elides names ("2 buil…") instead of breaking them over lines
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
