@@ -79,3 +79,18 @@ def apply_classes(window) -> None:
         window.banner.show_message(by_index_message(names, list(ms.class_names)))
     else:
         window.banner.clear()
+
+
+def score_by_class_index(window) -> None:
+    """The banner's "Score by class index": the model's class i is taken to be the dataset's class i (same
+    count, other names), so scores, the error map and evaluation come back for this dataset+model pair."""
+    window.score_by_index = pair_key(window.dataset, window.model_set)
+    apply_classes(window)
+    if window.classes_differ:
+        return  # not a same-count pair: nothing to score by index
+    window.rescore_current()
+    window._show_stride()
+    window.predictions_changed.emit()
+    if window._last_prediction_s is not None:  # decide about evaluating on open, now that scores count
+        window.auto_evaluation.reset()
+        window.auto_evaluation.on_prediction(window._last_prediction_s)

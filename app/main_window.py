@@ -196,18 +196,8 @@ class MainWindow(QMainWindow):
         class_check.apply_classes(self)
 
     def score_by_class_index(self) -> None:
-        """The banner's "Score by class index": the model's class i is taken to be the dataset's class i
-        (same count, other names), so scores, the error map and evaluation come back for this pair."""
-        self.score_by_index = class_check.pair_key(self.dataset, self.model_set)
-        self._apply_classes()
-        if self.classes_differ:
-            return  # not a same-count pair: nothing to score by index
-        self.rescore_current()
-        self._show_stride()
-        self.predictions_changed.emit()
-        if self._last_prediction_s is not None:
-            self.auto_evaluation.reset()
-            self.auto_evaluation.on_prediction(self._last_prediction_s)
+        """The banner's "Score by class index" (see ``class_check.score_by_class_index``)."""
+        class_check.score_by_class_index(self)
 
     # ------------------------------------------------------------------ images
     def show_stem(self, stem: str) -> None:

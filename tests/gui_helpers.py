@@ -95,14 +95,16 @@ def make_tiny_model(path, class_names: list[str], *, arch: str = "fcn-multi", se
     return path
 
 
-def open_test_window(qtbot, tmp_path, *, size: tuple[int, int] = (1280, 800), split: str | None = None):
-    """A shown MainWindow on CPU with its own settings file and no evaluation on open (the test scores rows
-    itself); ``split`` pins the browser's split (e.g. "all"). Call ``settings.use_ini_file(None)`` after."""
+def open_test_window(qtbot, tmp_path, *, size: tuple[int, int] = (1280, 800), split: str | None = None,
+                     auto: bool = False):
+    """A shown MainWindow on CPU with its own settings file, evaluating on open only with ``auto`` (else the
+    test scores rows itself); ``split`` pins the browser's split (e.g. "all"). Call
+    ``settings.use_ini_file(None)`` after."""
     from app import settings
     from app.main_window import MainWindow
 
     settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
+    settings.set_auto_evaluate(auto)
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
     if split is not None:

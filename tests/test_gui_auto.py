@@ -14,7 +14,7 @@ from app.class_check import classes_match, mismatch_message
 from app.main_window import MainWindow
 from app.tools import Mode
 from fcn_core.data.palette import VOC_CLASSES, voc_palette
-from tests.gui_helpers import make_tiny_dataset, make_tiny_model, mouse_move
+from tests.gui_helpers import make_tiny_dataset, make_tiny_model, mouse_move, open_test_window
 
 TIMEOUT = 60_000
 
@@ -32,14 +32,8 @@ def tiny(tmp_path_factory):
 
 
 def _window(qtbot, tmp_path, auto: bool, size=(1280, 800)) -> MainWindow:
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(auto)
-    w = MainWindow(device="cpu")
-    qtbot.addWidget(w)
-    w.split_choice = "all"  # the whole tiny dataset, not its 1-image val split (test_gui_splits.py)
-    w.resize(*size)
-    w.show()
-    return w
+    # the whole tiny dataset, not its 1-image val split (test_gui_splits.py)
+    return open_test_window(qtbot, tmp_path, size=size, split="all", auto=auto)
 
 
 def _open(qtbot, w, ds, model):
@@ -108,7 +102,7 @@ def test_expensive_dataset_offers_evaluation_instead(qtbot, tmp_path, tiny, monk
 
 
 def test_evaluation_waits_while_an_image_is_requested():
-    from app.evaluation_panel import EvaluationWorker
+    from app.evaluation_worker import EvaluationWorker
 
     worker = EvaluationWorker()
     worker.hold()

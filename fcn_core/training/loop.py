@@ -243,6 +243,12 @@ def _run_stage(
                 },
             )
 
+    def notify(event: str, **extra: Any) -> None:
+        """Tell ``progress`` (rank 0 only) where the stage is, plus the event's own fields."""
+        if progress is not None and ctx.is_main:
+            progress({"event": event, "stage": arch, "iteration": it, "max_iters": total, "epoch": epoch,
+                      "elapsed": time.monotonic() - start, **extra})
+
     def run_eval() -> None:
         nonlocal best, metrics
         if not data.val:
@@ -256,17 +262,7 @@ def _run_stage(
             if score > best:
                 st.save_model_checkpoint(out / st.BEST, model, info, meta({"best": True}))
         best = max(best, score)
-        _notify(
-            progress,
-            ctx,
-            event="evaluation",
-            stage=arch,
-            iteration=it,
-            max_iters=total,
-            epoch=epoch,
-            metrics=metrics,
-            elapsed=time.monotonic() - start,
-        )
+        notify("evaluation", metrics=metrics)
 
     bar = _progress_bar(ctx, cfg, arch, total, it)
     set_lr(opt, lr_factor(cfg, progress_frac()))
@@ -302,18 +298,7 @@ def _run_stage(
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{smooth:.4g}", mIU=_fmt_miu(metrics), epoch=epoch)
-            _notify(
-                progress,
-                ctx,
-                event="iteration",
-                stage=arch,
-                iteration=it,
-                max_iters=total,
-                epoch=epoch,
-                loss=value,
-                lr=lr,
-                elapsed=time.monotonic() - start,
-            )
+            notify("iteration", loss=value, lr=lr)
             due = it % cfg.eval_every == 0 if cfg.eval_every else epoch_end
             if not cancelled and (due or done):
                 run_eval()
@@ -329,18 +314,7 @@ def _run_stage(
         bar.close()
     if ctx.is_main and not (out / st.BEST).exists():  # no validation split: the last weights are the best
         st.save_model_checkpoint(out / st.BEST, model, info, meta({"best": True}))
-    _notify(
-        progress,
-        ctx,
-        event="finished",
-        stage=arch,
-        iteration=it,
-        max_iters=total,
-        epoch=epoch,
-        metrics=metrics,
-        elapsed=time.monotonic() - start,
-        stopped=stopped,
-    )
+    notify("finished", metrics=metrics, stopped=stopped)
     return TrainResult(out / st.BEST, out / st.LAST, model, metrics, it, stopped)
 
 
@@ -349,11 +323,6 @@ def _worker_init(_: int) -> None:
 
     cv2.setNumThreads(1)  # workers run in parallel already; OpenCV threads would oversubscribe the CPU
     torch.set_num_threads(1)
-
-
-def _notify(progress: Progress | None, ctx: dd.DistContext, **info: Any) -> None:
-    if progress is not None and ctx.is_main:
-        progress(info)
 
 
 def _fmt_miu(metrics: dict[str, dict[str, float]]) -> str:
