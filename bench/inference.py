@@ -250,6 +250,17 @@ def bench_panels(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
                 what="decode JPEG + GT PNG -> predict 3 strides -> colourise/overlay (GPU LUT on CUDA)")
 
 
+def agreement_settings(device: str, best: dict) -> dict[str, dict]:
+    """The winning setting ("best") plus every reduced precision, each compared with fp32 whatever won.
+
+    bf16 is slow on a CPU without AMX but exact-enough evidence there; fp16 is mapped to fp32 on CPU by the
+    Predictor, so it is only tried on CUDA. A reduced precision is reported even when it is the winner (it
+    used to be dropped then, so the report's keys depended on which setting happened to be fastest)."""
+    best = dict(best, compile=False)
+    reduced = ("fp16", "bf16") if device.startswith("cuda") else ("bf16",)
+    return {"best": best} | {p: dict(best, precision=p) for p in reduced}
+
+
 def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
     from fcn_core.data.images import read_image
 
@@ -266,12 +277,7 @@ def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
     ref = Predictor(load_model(path), device=device, precision="fp32", channels_last=False)
     # Eager even when the winner was compiled: real photos come in many sizes (one compile each), and
     # what this measures is the precision/layout's effect on labels.
-    best = dict(best, compile=False)
-    # The winning setting, plus the reduced precisions it did not pick (bf16 is slow but exact-enough
-    # evidence on a CPU without a GPU; fp16 is mapped to fp32 on CPU by the Predictor, so skipped there).
-    others = ("fp16", "bf16") if device.startswith("cuda") else ("bf16",)
-    settings = {"best": best} | {p: dict(best, precision=p, compile=False) for p in others
-                                 if p != best["precision"]}
+    settings = agreement_settings(device, best)
     fast = {k: Predictor(load_model(path), device=device, **v) for k, v in settings.items()}
     counts = {k: [0, 0, 1.0] for k in fast}  # equal pixels, total pixels, worst image/stride fraction
     images = [read_image(p) for p in photos]
@@ -284,7 +290,7 @@ def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
                 c = counts[key]
                 c[0], c[1], c[2] = c[0] + same, c[1] + a[s].labels.size, min(c[2], same / a[s].labels.size)
     best_counts = counts.pop("best")
-    return {"model": model_desc, "photos": len(photos), "setting": best, "reference": "fp32, NCHW",
+    return {"model": model_desc, "photos": len(photos), "setting": settings["best"], "reference": "fp32, NCHW",
             "equal_fraction": round(best_counts[0] / best_counts[1], 6),
             "worst_image_stride_fraction": round(best_counts[2], 6),
             "other_precisions": {
