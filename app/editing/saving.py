@@ -103,7 +103,7 @@ class Saver(QObject):
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
         folder, palette = self.corrections_dir(), self.window.palette.copy()
         run_job(lambda: storage.save_correction(folder, stem, labels, palette),
-                lambda path: self._saved(doc, stem, state, path, gen=gen),
+                lambda path: self._saved(doc, stem, state, path, gen=gen, labels=labels),
                 lambda exc: self._save_failed(stem, folder, exc))
 
     def save_now(self) -> bool:
@@ -120,10 +120,12 @@ class Saver(QObject):
         except OSError as exc:
             self._report_failure(stem, folder, exc)
             return False
-        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False)
+        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False,
+                    labels=doc.labels.copy())
         return True
 
-    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True) -> None:
+    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True,
+               labels=None) -> None:
         if finish_async:
             self._saving = False
         if gen != self._generation:
@@ -137,6 +139,8 @@ class Saver(QObject):
             sample = ds.sample(stem)
             sample.label_path, sample.corrected = Path(path), True  # the correction is the label in use now
         self.window.mark_corrected(stem, True)
+        if labels is not None:  # the saved labels are the image's labels now: its scores and totals follow
+            self.window.labels_committed(stem, labels)
         self.show_saved(path)
         self.c.update_actions()
         if finish_async and self._save_again:
@@ -249,6 +253,7 @@ class Saver(QObject):
         doc.mark_unsaved()
         self.window.status_bar.showMessage(f"Restored unsaved edits of {stem} ({rec.describe()})", 8000)
         self.c.after_edit()
+        self.window.labels_committed(stem, doc.labels.copy())
 
     def offer_recovery(self) -> None:
         """At start: offer to restore edits a crashed session left in the recovery folder (never blocks)."""
