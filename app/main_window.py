@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from app import class_check, dataset_loading, file_actions, settings, split_filter, window_layout
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
+from app.jobs import JobRunner
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
-from app.workers import BackgroundTask, ImageResult, InferenceClient
+from app.workers import ImageResult, InferenceClient
 from app.workspace import Workspace
 
 
@@ -97,7 +98,7 @@ class MainWindow(QMainWindow):
         self.initial_stem: str | None = None  # shown first when the next dataset opens (--image)
         self.split_choice: str | None = None  # split picked in this session (--split); None: "val" or all
         self._first_view_sent = False
-        self._tasks: list[BackgroundTask] = []
+        self.jobs = JobRunner(self)  # every one-shot background job (scans, saves, export, fine-tune)
         self.error_box = ErrorBox(self)
         window_layout.build_widgets(self)
         window_layout.build_menus(self)
@@ -167,14 +168,15 @@ class MainWindow(QMainWindow):
 
     def open_dataset(self, path: str | Path) -> None:
         """Scan a dataset folder in the background, then show its first image."""
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=lambda: self.open_dataset(path)):
             return
         path = Path(path)
         self.status_bar.showMessage(f"Opening dataset {path} …")
-        task = dataset_loading.open_dataset_task(path)
-        task.signals.done.connect(lambda ds: self._on_dataset(ds, path))
-        task.signals.failed.connect(lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
-        self._keep(task).start()
+        for job in self.jobs.running("class scan"):
+            job.cancel()  # the old dataset's scan is of no use any more
+        self.jobs.start(dataset_loading.open_dataset_job(path), name="open dataset",
+                        on_done=lambda ds: self._on_dataset(ds, path),
+                        on_error=lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
 
     def open_models(self, paths: list[str | Path]) -> None:
         """Load checkpoint(s) on the inference thread: one multi-stride file or one file per stride."""
@@ -195,10 +197,12 @@ class MainWindow(QMainWindow):
         self.browser.set_dataset(dataset.stems, self.class_names, corrected, dataset.splits, split)
         self.evaluation.show_split(split, len(split_filter.labelled_stems(dataset, split)), dataset)
         self.status_bar.showMessage(f"Opened {path}: {len(dataset.stems)} images ({dataset.kind})", 5000)
-        scan = dataset_loading.class_scan_task(dataset)
-        scan.signals.progress.connect(lambda chunk: [self.browser.model.update_row(s, classes=c)
-                                                     for s, c in chunk] if self.dataset is dataset else None)
-        self._keep(scan).start()
+        def classes_found(chunk) -> None:
+            if self.dataset is dataset:
+                for stem, classes in chunk:
+                    self.browser.model.update_row(stem, classes=classes)
+
+        self.jobs.start(dataset_loading.class_scan_job(dataset), name="class scan", on_progress=classes_found)
         self.dataset_opened.emit(dataset)
         if dataset.stems:
             shown = self.browser.stems_in_order() or dataset.stems
@@ -238,7 +242,7 @@ class MainWindow(QMainWindow):
         """Switch to image ``stem`` (asks ``before_image_change`` hooks first)."""
         if stem == self._requested_stem and self.current_image is not None:
             return  # already shown or on its way
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=lambda: self.show_stem(stem)):
             if self.current_stem is not None:
                 self.browser.select_stem(self.current_stem, emit=False)
             return
@@ -454,8 +458,10 @@ class MainWindow(QMainWindow):
         elif shown:
             self.browser.select_stem(shown[0])
 
-    def _may_leave_image(self) -> bool:
-        return all(hook() for hook in list(self.before_image_change))
+    def _may_leave_image(self, then=None) -> bool:
+        """Ask the ``before_image_change`` hooks. A hook may answer False while it finishes in the background
+        (saving edits off the GUI thread) and call ``then()`` when done: the navigation happens then."""
+        return all(hook(then=then) for hook in list(self.before_image_change))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate_dataset(self, *, show_panel: bool = True) -> None:
@@ -490,17 +496,19 @@ class MainWindow(QMainWindow):
         if modal_box:
             self.error_box.add(message)
 
-    def _keep(self, task: BackgroundTask) -> BackgroundTask:
-        self._tasks.append(task)
-        task.signals.done.connect(lambda _o, t=task: self._tasks.remove(t) if t in self._tasks else None)
-        task.signals.failed.connect(lambda _m, t=task: self._tasks.remove(t) if t in self._tasks else None)
-        return task
-
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if not self._side_docks_sized:  # once, at the size the window opens with; later the user's sizes
             self._side_docks_sized = True
             window_layout.size_side_docks(self)
+
+    def ask_stop_jobs(self, names: list[str]) -> bool:
+        """Closing while an export or fine-tune runs: stop it and quit (True), or keep working."""
+        what = " and ".join(dict.fromkeys(names))
+        answer = QMessageBox.question(
+            self, "Quit FCN Studio", f"The {what} is still running. Stop it and quit? (An export that is "
+            "stopped leaves its destination as it was; a fine-tune keeps its last checkpoint.)")
+        return answer == QMessageBox.StandardButton.Yes
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
@@ -511,11 +519,14 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=self.close):
             event.ignore()
             return
-        for task in self._tasks:
-            task.cancel()
+        long_jobs = self.jobs.running("export", "fine-tune")
+        if long_jobs and not self.ask_stop_jobs([j.name for j in long_jobs]):
+            event.ignore()
+            return
+        self.jobs.shutdown()  # cancels and joins every job
         self.evaluation.shutdown()
         self.client.shutdown()
         super().closeEvent(event)

@@ -12,12 +12,11 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from app.error_log import log_exception
 from app.model_set import ModelSet, load_model_set
@@ -382,41 +381,3 @@ class InferenceClient(QObject):
             if not self.thread.wait(timeout_ms):
                 self.thread.quit()
                 self.thread.wait(timeout_ms)
-
-
-class _TaskSignals(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-    progress = Signal(object)
-
-
-class BackgroundTask(QRunnable):
-    """Run ``fn(report)`` on the global thread pool (dataset scans, file listing): the GUI never waits.
-
-    ``report(obj)`` sends partial results to ``signals.progress`` in the GUI thread; the return value goes to
-    ``signals.done`` and an exception's plain-words message to ``signals.failed``. ``cancel()`` sets
-    ``cancelled`` for ``fn`` to poll.
-    """
-
-    def __init__(self, fn: Callable[[Callable[[object], None]], object]):
-        super().__init__()
-        self.fn = fn
-        self.signals = _TaskSignals()
-        self.cancelled = False
-        self.setAutoDelete(False)  # the owner keeps a reference until done
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def run(self) -> None:  # noqa: D102 - QRunnable API
-        try:
-            out = self.fn(self.signals.progress.emit)
-        except Exception as exc:  # noqa: BLE001 - reported to the window
-            self.signals.failed.emit(describe_error(exc))
-        else:
-            self.signals.done.emit(out)
-
-    def start(self) -> BackgroundTask:
-        """Queue on the global pool; returns self."""
-        QThreadPool.globalInstance().start(self)
-        return self
