@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,27 +9,11 @@ from PIL import Image
 from fcn_core.data import DataError, open_dataset
 from fcn_core.data.palette import VOC_CLASSES
 from fcn_core.export import export_dataset
-from tests.bad_inputs import H, W, make_voc, photo
-
-
-def _labelme_folder(folder, stems=("b", "c"), broken="a"):
-    """labelme files as labelme writes them (photo beside the JSON) and one truncated JSON sorting first."""
-    folder.mkdir(parents=True)
-    for i, stem in enumerate((broken, *stems)):
-        Image.fromarray(photo(seed=i)).save(folder / f"{stem}.jpg", quality=95)
-    for stem in stems:
-        shapes = [{"label": "cat", "points": [[1, 1], [10, 1], [10, 8]], "shape_type": "polygon",
-                   "group_id": None, "flags": {}}]
-        (folder / f"{stem}.json").write_text(json.dumps({
-            "version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": f"{stem}.jpg", "imageData": None,
-            "imageHeight": H, "imageWidth": W}, indent=2))
-    good = (folder / f"{stems[0]}.json").read_text()
-    (folder / f"{broken}.json").write_text(good[: len(good) // 2])  # cut off mid-write
-    return folder / f"{broken}.json"
+from tests.bad_inputs import H, W, labelme_folder, make_voc
 
 
 def test_labelme_folder_with_truncated_first_json_opens_from_the_good_files(tmp_path):
-    bad = _labelme_folder(tmp_path / "lm")
+    bad = labelme_folder(tmp_path / "lm")
     ds = open_dataset(tmp_path / "lm")
     assert ds.kind == "labelme" and ds.label_format == "labelme" and ds.stems == ["a", "b", "c"]
     assert all(s.label_path is not None for s in ds.samples)
@@ -49,7 +31,7 @@ def test_labelme_folder_with_truncated_first_json_opens_from_the_good_files(tmp_
 
 def test_labelme_example_layout_with_truncated_first_json(tmp_path):
     root = tmp_path / "example"
-    bad = _labelme_folder(root / "data_annotated")
+    bad = labelme_folder(root / "data_annotated")
     (root / "labels.txt").write_text("__ignore__\n_background_\ncat\ndog\n")
     ds = open_dataset(root)
     assert ds.kind == "labelme" and ds.class_names == ["_background_", "cat", "dog"]
