@@ -50,8 +50,9 @@ def test_non_finite_weights_are_refused_by_name(tmp_path):
             load_model(path)
         message = str(info.value)
         assert str(path) in message and tensor in message and "NaN" in message, (what, message)
-    # Finite weights (and integer buffers) load as before.
+    # Finite weights (and integer buffers) load as before, also huge ones whose sum overflows.
     ok = _random_state("fcn32s", 21, batch_norm=True)
+    ok["conv1_1.bias"].fill_(3e38)
     assert load_model(_pth(tmp_path / "ok.pth", ok)).num_classes == 21
 
 
