@@ -27,7 +27,7 @@ from PIL import Image
 from fcn_core import VOID
 from fcn_core.data.atomic import default_mode
 from fcn_core.data.datasets import Dataset, open_dataset
-from fcn_core.data.errors import DataError
+from fcn_core.data.errors import DataError, describe_failures, failure
 from fcn_core.data.labels import write_palette_png
 from fcn_core.data.palette import colorize
 
@@ -79,9 +79,32 @@ def _is_within(inner: Path, outer: Path) -> bool:
         return False
 
 
+def _source_folders(dataset: Dataset, labels_dir: Path | None) -> list[tuple[str, Path]]:
+    """The folders an export must never write into nor replace: the dataset, its image and label folders
+    (wherever they are: a descriptor may point outside the root) and the corrections folder."""
+    folders: dict[Path, str] = {dataset.root.resolve(): "the source dataset"}
+    for s in dataset.samples:
+        if s.image_path is not None:
+            folders.setdefault(s.image_path.parent.resolve(), "the source image folder")
+        if s.original_label_path is not None:
+            folders.setdefault(s.original_label_path.parent.resolve(), "the source label folder")
+    if labels_dir is not None:
+        folders.setdefault(labels_dir.resolve(), "the corrections folder")
+    return [(what, folder) for folder, what in folders.items()]
+
+
 def _check_destination(out: Path, dataset: Dataset, labels_dir: Path | None, force: bool) -> None:
-    if _is_within(dataset.root, out) or (labels_dir is not None and _is_within(labels_dir, out)):
-        raise DataError(out, "destination holds the source dataset or its corrections; choose another folder")
+    # Symlinks resolved: a link to the dataset is the dataset. Inside or around a source folder, replacing
+    # the destination (--force) or moving the export into place could delete photos or ground truth.
+    folders = sorted(_source_folders(dataset, labels_dir), key=lambda wf: len(wf[1].parts))
+    for what, folder in reversed(folders):  # the innermost folder says best where the destination is
+        if _is_within(out, folder):
+            raise DataError(out, f"destination is inside {what} {folder}; exporting there could overwrite or "
+                                 "delete source files, choose a folder outside the dataset")
+    for what, folder in folders:
+        if _is_within(folder, out):
+            raise DataError(out, f"destination holds {what} {folder}; exporting there would delete it, "
+                                 "choose another folder")
     if out.exists() and not out.is_dir():
         raise DataError(out, "destination exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -98,12 +121,22 @@ def _visualization(image: np.ndarray, labels: np.ndarray, palette: np.ndarray) -
 
 
 def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
+    # Everything is read and checked before anything is written, so a bad file leaves no files behind.
     s = dataset.sample(stem)
     labels = dataset.label(stem)
     image = dataset.image(stem)
     if image.shape[:2] != labels.shape:
         raise DataError(s.label_path, f"label is {labels.shape[1]}x{labels.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
+    changed: int | None = 0
+    original_error = None
+    if s.corrected and s.original_label_path is not None:
+        try:
+            original = dataset.original_label(stem)
+        except DataError as exc:  # a broken original is a reason to correct it, not to refuse the correction
+            changed, original_error = None, str(exc)
+        else:
+            changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
     if s.image_path.suffix.lower() == ".json":  # labelme with the photo embedded: write it out as PNG
         img_out = tmp / "JPEGImages" / f"{stem}.png"
         Image.fromarray(image).save(img_out)
@@ -115,11 +148,7 @@ def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
     write_palette_png(lbl_out, labels, dataset.palette)
     vis_out = tmp / "SegmentationClassVisualization" / f"{stem}.jpg"
     vis_out.write_bytes(_visualization(image, labels, dataset.palette))
-    changed = 0
-    if s.corrected and s.original_label_path is not None:
-        original = dataset.original_label(stem)
-        changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
-    return {
+    entry = {
         "image_source": str(s.image_path),
         "label_source": str(s.label_path),
         "original_label": None if s.original_label_path is None else str(s.original_label_path),
@@ -132,6 +161,9 @@ def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
         "label_sha256": _sha256(lbl_out),
         "size": [int(labels.shape[1]), int(labels.shape[0])],
     }
+    if original_error is not None:
+        entry["original_error"] = original_error
+    return entry
 
 
 def _unmatched_corrections(dataset: Dataset) -> list[str]:
@@ -170,6 +202,11 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
     split files are kept (``trainval`` = everything when it has none). Samples without a label are left out
     (listed under ``"skipped"``). ``force`` replaces a non-empty ``out``. If ``should_stop()`` turns True or
     anything fails, ``out`` is left as it was and the manifest says ``"stopped": True`` (or the error raises).
+
+    An image whose label or photo is bad (unreadable, wrong size, values that are no class) is left out and
+    listed under ``"failed"`` (``[{"stem", "file", "error"}]``, in dataset order); the others are exported.
+    Raises DataError when no image could be exported, and when ``out`` is inside or around the dataset,
+    its image or label folders or the corrections folder (symlinks resolved): nothing is written then.
     """
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset, labels_dir=labels_dir)
@@ -189,19 +226,27 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
         if not labelled:
             raise DataError(dataset.root, "no labelled images to export")
         images: dict[str, Any] = {}
+        failed: list[dict[str, Any]] = []
         for i, stem in enumerate(labelled):
             if should_stop is not None and should_stop():
                 shutil.rmtree(tmp, ignore_errors=True)
-                return {"stopped": True, "exported": 0, "destination": str(out)}
-            images[stem] = _export_one(dataset, stem, tmp)
+                return {"stopped": True, "exported": 0, "failed": [], "destination": str(out)}
+            try:
+                images[stem] = _export_one(dataset, stem, tmp)
+            except DataError as exc:  # one bad file: skip it, list it, go on with the rest
+                failed.append(failure(stem, exc, dataset.sample(stem).label_path))
             if progress is not None:
                 progress(i + 1, len(labelled))
+        if not images:
+            raise DataError(dataset.root, f"none of the {len(labelled)} labelled images could be exported: "
+                                          + "; ".join(describe_failures(failed, 5)))
+        exported = [stem for stem in labelled if stem in images]
         if fractions:
-            splits = assign_split(labelled, fractions, seed)
+            splits = assign_split(exported, fractions, seed)
         else:
-            keep = set(labelled)
+            keep = set(exported)
             splits = {n: [s for s in stems if s in keep] for n, stems in dataset.splits.items()}
-            splits = splits or {"trainval": list(labelled)}
+            splits = splits or {"trainval": list(exported)}
         for name, stems in splits.items():
             (tmp / "ImageSets" / "Segmentation" / f"{name}.txt").write_text("".join(f"{s}\n" for s in stems))
         (tmp / "class_names.txt").write_text("".join(f"{n}\n" for n in dataset.class_names), encoding="utf-8")
@@ -218,6 +263,7 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
             "exported": len(images),
             "corrected": sum(1 for v in images.values() if v["corrected"]),
             "skipped": skipped,
+            "failed": failed,
             "unmatched_corrections": _unmatched_corrections(dataset),
             "images": images,
         }

@@ -17,6 +17,19 @@ def fail(command: str, message: str) -> int:
     return 2
 
 
+def report_failures(command: str, failed: list[dict], total: int, what: str) -> int:
+    """List the files a batch job skipped on stderr (``failed``: ``[{"stem", "file", "error"}]``); return 1
+    when there are any (the job finished for the rest), else 0."""
+    if not failed:
+        return 0
+    from fcn_core.data.errors import describe_failures
+
+    print(f"fcn {command}: error: {len(failed)} of {total} images could not be {what}:", file=sys.stderr)
+    for line in describe_failures(failed):
+        print(f"  {line}", file=sys.stderr)
+    return 1
+
+
 def missing_labels_dir(labels: str | None) -> str | None:
     """The error for a ``--labels`` folder that does not exist (the library treats it as "no corrections yet",
     which on the command line would silently use the original labels), else None."""

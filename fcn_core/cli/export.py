@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
+from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir, report_failures
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``fcn export``; 0 on success, 2 on bad input (message on stderr)."""
+    """Run ``fcn export``; 0 on success, 1 when some images were bad (exported without them, listed on
+    stderr and in the manifest), 2 on bad input (message on stderr)."""
     from fcn_core.data.datasets import open_dataset
     from fcn_core.data.errors import DataError
     from fcn_core.export import export_dataset, parse_split
@@ -56,4 +57,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"fcn export: {manifest['exported']} images ({manifest['corrected']} corrected) written to "
           f"{manifest['destination']} [{counts}]" + (f"; {len(manifest['skipped'])} unlabelled skipped"
                                                       if manifest["skipped"] else ""))
-    return 0
+    failed = manifest["failed"]  # also in the manifest
+    return report_failures("export", failed, manifest["exported"] + len(failed), "exported")

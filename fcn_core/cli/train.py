@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
-from fcn_core.cli.common import ARCH_CHOICES
+from fcn_core.cli.common import ARCH_CHOICES, fail
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -97,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(**{n: getattr(args, n) for n in names}, show_progress=not args.quiet)
         result = train_model(config)
-    except (DataError, WeightsError, ValueError, FileNotFoundError) as exc:
-        print(f"fcn train: {exc}", file=sys.stderr)
-        return 2
+    except (DataError, WeightsError, ValueError, OSError) as exc:
+        return fail("train", str(exc))
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         print(json.dumps({"best": str(result.best), "last": str(result.last), "iterations": result.iterations,
                           "stopped": result.stopped, "metrics": result.metrics}, indent=2))

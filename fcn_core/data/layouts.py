@@ -93,16 +93,29 @@ def _png_palette(path: Path) -> np.ndarray | None:
     return np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
 
 
+def _first_readable_label(labels: dict[str, Path]) -> tuple[Path, str] | None:
+    """The first label file whose header reads, with its mode: a broken first file (named later, when it is
+    read) must not decide the format of the whole folder."""
+    for path in labels.values():
+        try:
+            return path, _label_mode(path)
+        except DataError:
+            continue
+    return None
+
+
 def _looks_labelme(folder: Path) -> bool:
-    # Look at the first JSON file that is not our descriptor (which may well sort first).
-    first = next((p for p in sorted(folder.glob("*.json")) if p.name != DESCRIPTOR), None)
-    if first is None:
-        return False
-    try:
-        data = json.loads(first.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, dict) and "shapes" in data
+    # The first JSON file that parses decides (our descriptor, which may well sort first, is not one): a
+    # truncated or unreadable file is skipped here and reported as a DataError when its label is read.
+    for path in sorted(folder.glob("*.json")):
+        if path.name == DESCRIPTOR or path.name.startswith("."):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        return isinstance(data, dict) and "shapes" in data
+    return False
 
 
 def _read_splits(root: Path, desc: dict, stems: set[str]) -> tuple[dict[str, list[str]], dict[str, Path]]:
@@ -189,15 +202,16 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
         class_names = list(VOC_CLASSES)
 
     fmt = desc.get("label_format")
-    first_label = next(iter(labels.values()), None)
+    needs_label = kind != "labelme" and fmt in (None, "palette")
+    readable = _first_readable_label(labels) if needs_label else None
+    first_label = readable[0] if readable is not None else None
     if fmt is None:
         if kind == "labelme":
             fmt = "labelme"
-        elif first_label is None:
+        elif readable is None:
             fmt = "none" if kind == "images" else "palette"
         else:
-            mode = _label_mode(first_label)
-            fmt = {"P": "palette", "L": "index", "RGB": "rgb", "RGBA": "rgb"}.get(mode, "palette")
+            fmt = {"P": "palette", "L": "index", "RGB": "rgb", "RGBA": "rgb"}.get(readable[1], "palette")
 
     palette = None
     if desc.get("palette") is not None:
