@@ -34,10 +34,17 @@ class Format(NamedTuple):
 
 
 def _registry() -> list[Format]:
-    from fcn_core.data.formats import legacy
+    from fcn_core.data.formats import ade20k, camvid, cityscapes, kitti, legacy, mapillary
 
     return [
-        # Specific layouts (h-formats-a): cityscapes, kitti, ade20k, ade20k-full, mapillary, camvid, camvid32.
+        cityscapes.FORMAT,
+        kitti.FORMAT,
+        ade20k.SCENE_PARSING,
+        ade20k.FULL,
+        mapillary.FORMAT,
+        *mapillary.VERSION_FORMATS,  # only when chosen by name: "mapillary" detects first
+        camvid.SEGNET,
+        camvid.CAMVID32_FORMAT,
         # Sidecar formats (Datumaro dataset_meta.json, CVAT labelmap.txt, Kaggle labelmap.csv, SBD) go here:
         # before the original layouts they sit in.
         *legacy.FORMATS,  # voc, labelme, index, images (always detects: the fallback)
