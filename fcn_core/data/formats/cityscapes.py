@@ -20,6 +20,7 @@ from fcn_core.data.formats.common import (
     file_names,
     make_lut,
     read_raw_label,
+    split_order,
     subdirs,
 )
 
@@ -108,7 +109,7 @@ def open_root(root: Path, *, void_value=None, labels_dir=None):
     label_kinds = [f"_{gt.name}_{k}.png" for k in ("labelTrainIds", "labelIds", "instanceIds")] if gt else []
 
     def entries():
-        for split in subdirs(root / "leftImg8bit"):
+        for split in split_order(subdirs(root / "leftImg8bit")):
             for city in subdirs(root / "leftImg8bit" / split):
                 folder = root / "leftImg8bit" / split / city
                 gt_dir = gt / split / city if gt else None

@@ -31,6 +31,12 @@ def split_name(folder: str) -> str:
     return SPLIT_NAMES.get(folder, folder)
 
 
+def split_order(names: list[str]) -> list[str]:
+    """Split folders in the order people expect: train, val, test, then the rest (train_extra, ...) sorted."""
+    first = ("train", "training", "val", "validation", "test", "testing")
+    return sorted(names, key=lambda n: (first.index(n) if n in first else len(first), n))
+
+
 def subdirs(folder: Path) -> list[str]:
     """Names of the visible sub-folders, sorted (empty when ``folder`` is missing)."""
     try:
@@ -55,7 +61,8 @@ def file_names(folder: Path, suffixes: tuple[str, ...] = ()) -> list[str]:
     except OSError as exc:
         raise DataError(folder, f"cannot list the folder ({exc.strerror or exc})") from exc
     if suffixes:
-        names = [n for n in names if n.lower().endswith(suffixes)]
+        endings = tuple(s.lower() for s in suffixes)
+        names = [n for n in names if n.lower().endswith(endings)]
     return sorted(names)
 
 
