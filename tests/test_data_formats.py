@@ -263,3 +263,9 @@ def test_cli_format_option(tmp_path, capsys):
     assert main(["export", "--data", str(cs), "--format", "cityscapes", "--out", str(tmp_path / "y"),
                  "--no-progress"]) == 0
     assert Image.open(tmp_path / "y/SegmentationClass/aachen_000000_000019.png").mode == "P"
+
+
+def test_unknown_split_names_the_folder_splits(tmp_path):
+    ds = open_dataset(fx.kitti(tmp_path / "kitti"))
+    with pytest.raises(DataError, match=r"kitti: split 'val' not found; available splits: test, train"):
+        ds.split("val")

@@ -156,8 +156,10 @@ class Dataset:
         if name is None or name == "all":
             return list(self.samples)
         if name not in self.splits:
-            expected = self.root / "ImageSets" / "Segmentation" / f"{name}.txt"
             have = ", ".join(sorted(self.splits)) or "none"
+            if self.kind not in ("voc", "index", "labelme", "images"):  # splits are folders: no file to name
+                raise DataError(self.root, f"split {name!r} not found; available splits: {have}")
+            expected = self.root / "ImageSets" / "Segmentation" / f"{name}.txt"
             raise DataError(expected, f"split {name!r} not found (no split file); available splits: {have}")
         return [self.samples[self._index[stem]] for stem in self.splits[name]]
 

@@ -31,6 +31,7 @@ from fcn_core.data.formats.common import (
     LutDecoder,
     apply_lut,
     build_dataset,
+    child,
     file_names,
     make_lut,
     read_rgb_label,
@@ -106,11 +107,12 @@ def open_scene_parsing(root: Path, *, void_value=None, labels_dir=None):
 
     def entries():
         for d in _SPLIT_DIRS:
-            labels = set(file_names(root / "annotations" / d, (".png",)))
-            for name in file_names(root / "images" / d, IMAGE_SUFFIXES):
+            images, annotations = root / "images" / d, root / "annotations" / d
+            labels = set(file_names(annotations, (".png",)))
+            for name in file_names(images, IMAGE_SUFFIXES):
                 stem = name.rsplit(".", 1)[0]
-                label = root / "annotations" / d / f"{stem}.png" if f"{stem}.png" in labels else None
-                yield split_name(d), stem, root / "images" / d / name, label
+                label = child(annotations, f"{stem}.png") if f"{stem}.png" in labels else None
+                yield split_name(d), stem, child(images, name), label
 
     decoder = LutDecoder(shifted_lut(len(CLASSES_150), 0), "ADE20K SceneParsing values (0 other, 1..150)")
     return build_dataset(root, "ade20k", entries(), class_names=list(CLASSES_150), palette=None,
@@ -221,7 +223,8 @@ def open_full(root: Path, *, void_value=None, labels_dir=None):
 
     def entries():
         for d in _SPLIT_DIRS:
-            for folder, dirs, files in os.walk(base / d):
+            for top, dirs, files in os.walk(base / d):
+                folder = Path(top)
                 stems = {f.rsplit(".", 1)[0] for f in files if f.lower().endswith(IMAGE_SUFFIXES)}
                 # An image's own folder holds its instance masks: not data for us.
                 dirs[:] = sorted(x for x in dirs if x not in stems and not x.startswith("."))
@@ -230,8 +233,8 @@ def open_full(root: Path, *, void_value=None, labels_dir=None):
                     stem, _, ext = name.rpartition(".")
                     if f".{ext.lower()}" not in IMAGE_SUFFIXES or stem.endswith("_seg") or "_parts_" in stem:
                         continue
-                    seg = Path(folder) / f"{stem}_seg.png" if f"{stem}_seg.png" in present else None
-                    yield split_name(d), stem, Path(folder) / name, seg
+                    seg = child(folder, f"{stem}_seg.png") if f"{stem}_seg.png" in present else None
+                    yield split_name(d), stem, child(folder, name), seg
 
     return build_dataset(root, "ade20k-full", entries(), class_names=names, palette=None, void_value=0,
                          label_format="mapped", label_decoder=AdeSegDecoder(lut, what), labels_dir=labels_dir)

@@ -19,7 +19,7 @@ import numpy as np
 from fcn_core import VOID
 from fcn_core.data.errors import DataError
 from fcn_core.data.formats import Format
-from fcn_core.data.formats.common import build_dataset, file_names, read_text
+from fcn_core.data.formats.common import build_dataset, child, file_names, read_text
 from fcn_core.data.images import IMAGE_SUFFIXES
 from fcn_core.data.palette import CAMVID_CLASSES, known_palette
 
@@ -67,11 +67,12 @@ def open_segnet(root: Path, *, void_value=None, labels_dir=None):
             images = file_names(root / s, IMAGE_SUFFIXES)
             if s in split_files:
                 images = _list_order(split_files[s], set(images))
-            labels = set(file_names(root / f"{s}annot", (".png",)))
+            annot, folder = root / f"{s}annot", root / s
+            labels = set(file_names(annot, (".png",)))
             for name in images:
                 stem = name.rsplit(".", 1)[0]
-                label = root / f"{s}annot" / f"{stem}.png" if f"{stem}.png" in labels else None
-                yield s, stem, root / s / name, label
+                label = child(annot, f"{stem}.png") if f"{stem}.png" in labels else None
+                yield s, stem, child(folder, name), label
 
     void = SEGNET_VOID if void_value is None else int(void_value)
     return build_dataset(root, "camvid", entries(), class_names=list(CAMVID_CLASSES),
@@ -141,11 +142,12 @@ def open_32(root: Path, *, void_value=None, labels_dir=None):
 
     def entries():
         for s, img_dir, lbl_dir in _PAIRS32:
-            labels = set(file_names(root / lbl_dir, (".png",)))
-            for name in file_names(root / img_dir, IMAGE_SUFFIXES):
+            images, annot = root / img_dir, root / lbl_dir
+            labels = set(file_names(annot, (".png",)))
+            for name in file_names(images, IMAGE_SUFFIXES):
                 stem = name.rsplit(".", 1)[0]
-                label = root / lbl_dir / f"{stem}_L.png" if f"{stem}_L.png" in labels else None
-                yield s, stem, root / img_dir / name, label
+                label = child(annot, f"{stem}_L.png") if f"{stem}_L.png" in labels else None
+                yield s, stem, child(images, name), label
 
     return build_dataset(root, "camvid32", entries(), class_names=[n for n, _c in classes], palette=palette,
                          void_value=VOID, label_format="rgb", labels_dir=labels_dir)

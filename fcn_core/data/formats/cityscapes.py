@@ -17,6 +17,7 @@ from fcn_core.data.formats import Format
 from fcn_core.data.formats.common import (
     apply_lut,
     build_dataset,
+    child,
     file_names,
     make_lut,
     read_raw_label,
@@ -116,8 +117,12 @@ def open_root(root: Path, *, void_value=None, labels_dir=None):
                 labels = set(file_names(gt_dir, (".png",))) if gt_dir else set()
                 for name in file_names(folder, _IMAGE_ENDINGS):
                     stem = name[: name.rindex(IMAGE_SUFFIX)]
-                    label = next((stem + k for k in label_kinds if stem + k in labels), None)
-                    yield split, stem, folder / name, (gt_dir / label if label else None)
+                    label = None
+                    for kind in label_kinds:
+                        if stem + kind in labels:
+                            label = child(gt_dir, stem + kind)
+                            break
+                    yield split, stem, child(folder, name), label
 
     return build_dataset(root, "cityscapes", entries(), class_names=list(CLASSES), palette=palette(),
                          void_value=VOID, label_format="mapped", label_decoder=CityscapesDecoder(),

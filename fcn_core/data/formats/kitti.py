@@ -12,7 +12,7 @@ from pathlib import Path
 from fcn_core import VOID
 from fcn_core.data.formats import Format
 from fcn_core.data.formats.cityscapes import CLASSES, CityscapesDecoder, palette
-from fcn_core.data.formats.common import build_dataset, file_names
+from fcn_core.data.formats.common import build_dataset, child, file_names
 from fcn_core.data.images import IMAGE_SUFFIXES
 
 
@@ -36,11 +36,12 @@ def open_root(root: Path, *, void_value=None, labels_dir=None):
 
     def entries():
         for split, part in _parts(root):
-            labels = set(file_names(part / "semantic", (".png",)))
-            for name in file_names(part / "image_2", IMAGE_SUFFIXES):
+            images, semantic = part / "image_2", part / "semantic"
+            labels = set(file_names(semantic, (".png",)))
+            for name in file_names(images, IMAGE_SUFFIXES):
                 stem = name.rsplit(".", 1)[0]
-                label = part / "semantic" / f"{stem}.png" if f"{stem}.png" in labels else None
-                yield split, stem, part / "image_2" / name, label
+                label = child(semantic, f"{stem}.png") if f"{stem}.png" in labels else None
+                yield split, stem, child(images, name), label
 
     return build_dataset(root, "kitti", entries(), class_names=list(CLASSES), palette=palette(),
                          void_value=VOID, label_format="mapped", label_decoder=CityscapesDecoder(),

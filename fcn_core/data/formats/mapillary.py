@@ -21,6 +21,7 @@ from fcn_core.data.formats import Format
 from fcn_core.data.formats.common import (
     LutDecoder,
     build_dataset,
+    child,
     file_names,
     make_lut,
     read_text,
@@ -93,11 +94,12 @@ def open_root(root: Path, *, void_value=None, labels_dir=None, version: str | No
 
     def entries():
         for s in _SPLITS:
-            labels = set(file_names(root / s / version / "labels", (".png",)))
-            for name in file_names(root / s / "images", IMAGE_SUFFIXES):
+            images, annot = root / s / "images", root / s / version / "labels"
+            labels = set(file_names(annot, (".png",)))
+            for name in file_names(images, IMAGE_SUFFIXES):
                 stem = name.rsplit(".", 1)[0]
-                label = root / s / version / "labels" / f"{stem}.png" if f"{stem}.png" in labels else None
-                yield split_name(s), stem, root / s / "images" / name, label
+                label = child(annot, f"{stem}.png") if f"{stem}.png" in labels else None
+                yield split_name(s), stem, child(images, name), label
 
     return build_dataset(root, "mapillary", entries(), class_names=names, palette=palette,
                          void_value=VOID if void is None else void, label_format="mapped",
