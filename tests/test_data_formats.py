@@ -269,3 +269,25 @@ def test_unknown_split_names_the_folder_splits(tmp_path):
     ds = open_dataset(fx.kitti(tmp_path / "kitti"))
     with pytest.raises(DataError, match=r"kitti: split 'val' not found; available splits: test, train"):
         ds.split("val")
+
+
+def test_cli_train_on_cityscapes_with_format(tmp_path, capsys):
+    import torch
+
+    from fcn_core.weights import load_model
+
+    cs = fx.cityscapes(tmp_path / "cs")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rc = main(["train", "--data", str(cs), "--format", "cityscapes", "--out", str(tmp_path / "run"),
+                   "--arch", "fcn32s", "--width", "0.0625", "--batch-size", "1", "--crop", "6x8",
+                   "--max-iters", "1", "--num-workers", "0", "--quiet", "--device", "cpu",
+                   "--no-batch-norm"])
+    finally:
+        torch.set_num_threads(before)
+    assert rc == 0
+    best = json.loads(capsys.readouterr().out)["best"]
+    assert load_model(best).class_names == list(CITYSCAPES)
+    rc = main(["train", "--data", str(cs), "--format", "mapillary", "--out", str(tmp_path / "r2"), "--quiet"])
+    assert rc == 2 and "not a mapillary dataset" in capsys.readouterr().err
