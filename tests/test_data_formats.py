@@ -291,3 +291,17 @@ def test_cli_train_on_cityscapes_with_format(tmp_path, capsys):
     assert load_model(best).class_names == list(CITYSCAPES)
     rc = main(["train", "--data", str(cs), "--format", "mapillary", "--out", str(tmp_path / "r2"), "--quiet"])
     assert rc == 2 and "not a mapillary dataset" in capsys.readouterr().err
+
+
+def test_ade20k_full_2016_layout(tmp_path):
+    root = tmp_path / "ADE20K_2016_07_26"  # images/{training,validation}/<letter>/<scene>/
+    for split in ("training", "validation"):
+        for letter in "abcdefghijklmnopqrstuvwxyz":
+            (root / "images" / split / letter / "zoo").mkdir(parents=True)
+    fx.photo(root / "images/training/z/zoo/ADE_train_00020210.jpg")
+    fx.mask(root / "images/training/z/zoo/ADE_train_00020210_seg.png", fx.ade_seg(fx.grid(300, 0)), "RGB")
+    assert detect_format(root).name == "ade20k-full"
+    ds = open_dataset(root)
+    assert ds.stems == ["ADE_train_00020210"] and ds.num_classes == 254
+    with pytest.raises(DataError, match=r"values \[300\] that are not object ids of the 254 classes"):
+        ds.label(0)

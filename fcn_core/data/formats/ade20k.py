@@ -128,12 +128,12 @@ def _split_parent(root: Path) -> Path | None:
     return None
 
 
-def _has_seg(folder: Path, budget: int = 60) -> bool:
-    """Whether a ``*_seg.png`` lies within a few folders below (a bounded look, not a full walk)."""
+def _has_seg(folder: Path, budget: int = 200) -> bool:
+    """Whether a ``*_seg.png`` lies in the first few folders below (depth first, bounded: not a walk)."""
     pending = [folder]
     while pending and budget > 0:
         budget -= 1
-        current = pending.pop(0)
+        current = pending.pop()
         try:
             with os.scandir(current) as it:
                 entries = list(it)
@@ -141,7 +141,8 @@ def _has_seg(folder: Path, budget: int = 60) -> bool:
             continue
         if any(e.name.endswith("_seg.png") for e in entries):
             return True
-        pending.extend(Path(e.path) for e in sorted(entries, key=lambda e: e.name) if e.is_dir())
+        folders = sorted((e.name for e in entries if e.is_dir()), reverse=True)  # pop() takes the first
+        pending.extend(current / name for name in folders)
     return False
 
 
