@@ -211,7 +211,8 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset, labels_dir=labels_dir)
     elif labels_dir is not None and Path(labels_dir) != dataset.labels_dir:
-        dataset = open_dataset(dataset.root, void_value=dataset.void_value, labels_dir=labels_dir)
+        dataset = open_dataset(dataset.root, void_value=dataset.void_value, labels_dir=labels_dir,
+                               format=dataset.kind)
     out = Path(out)
     fractions = parse_split(split) if isinstance(split, str) else split
     _check_destination(out, dataset, dataset.labels_dir, force)

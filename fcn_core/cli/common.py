@@ -11,6 +11,17 @@ from types import TracebackType
 ARCH_CHOICES: tuple[str, ...] = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
 
 
+def add_format_argument(parser) -> None:
+    """``--format NAME``: open the dataset as this format instead of detecting it (``dest="data_format"``).
+
+    The names are checked when the dataset opens (an unknown one lists the known ones); importing the
+    registry here would make ``fcn --help`` wait for numpy and Pillow.
+    """
+    parser.add_argument("--format", dest="data_format", metavar="NAME", default=None,
+                        help="dataset format instead of detecting it: cityscapes, kitti, ade20k, "
+                        "ade20k-full, mapillary, camvid, camvid32, voc, index, labelme, images, ...")
+
+
 def fail(command: str, message: str) -> int:
     """Print ``fcn <command>: error: <message>`` on stderr; return exit status 2 (bad input)."""
     print(f"fcn {command}: error: {message}", file=sys.stderr)

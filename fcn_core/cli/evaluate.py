@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir, report_failures
+from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="FILE", help="model weights (.safetensors or pytorch-fcn .pth)")
     p.add_argument("--data", metavar="DATASET", help="dataset folder (VOC layout, index PNGs, labelme, ...)")
     p.add_argument("--labels", metavar="DIR", default=None, help="corrected labels replacing originals")
+    add_format_argument(p)
     p.add_argument("--ignore-class-names", action="store_true",
                    help="score a model whose class names differ from the dataset's (same count) anyway, "
                    "class i against class i; without it such a run stops with the differences listed")
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             from fcn_core.predictor import Predictor
             from fcn_core.weights import WeightsError, load_model
 
-            dataset = open_dataset(args.data, labels_dir=args.labels)
+            dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
             try:
                 loaded = load_model(args.weights)
                 predictor = Predictor(loaded, device=args.device, precision=args.precision)

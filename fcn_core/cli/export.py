@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir, report_failures
+from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, metavar="SRC", help="source dataset folder")
     p.add_argument("--labels", metavar="DIR", default=None,
                    help="folder of corrected label PNGs (<stem>.png) that replace the originals")
+    add_format_argument(p)
     p.add_argument("--out", required=True, metavar="DST", help="destination folder (must be empty or new)")
     p.add_argument("--split", metavar="SPEC", default=None,
                    help="new random split, e.g. train=0.8,val=0.2 (default: keep the dataset's split files)")
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("export", problem)
     try:
         split = parse_split(args.split) if args.split else None
-        dataset = open_dataset(args.data, labels_dir=args.labels)
+        dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
         with ProgressBar("export", enabled=not args.no_progress) as progress:
             manifest = export_dataset(dataset, args.out, split=split, seed=args.seed, force=args.force,
                                       progress=progress)

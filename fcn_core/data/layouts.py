@@ -142,7 +142,7 @@ def _read_splits(root: Path, desc: dict, stems: set[str]) -> tuple[dict[str, lis
     return splits, files
 
 
-def _apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
+def apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
     if labels_dir is None or not labels_dir.is_dir():
         return  # no corrections saved yet
     fixes = _list_files(labels_dir, (".png",))
@@ -151,8 +151,44 @@ def _apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
             s.label_path, s.corrected = fixes[s.stem], True
 
 
-def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) -> Dataset:
-    """Detect the layout under ``root`` and build a :class:`Dataset` (see :func:`open_dataset`)."""
+def legacy_layout(root: Path) -> str:
+    """Which original layout ``root`` has: "voc", "labelme", "index" or "images" (the fallback)."""
+    desc = _read_descriptor(root)
+    if desc.get("images"):
+        return "index"
+    if (root / "JPEGImages").is_dir():
+        return "voc"
+    if desc.get("label_format") == "labelme" or _looks_labelme(root):
+        return "labelme"
+    if (root / "data_annotated").is_dir() and _looks_labelme(root / "data_annotated"):
+        return "labelme"
+    if any((root / a).is_dir() and (root / b).is_dir() for a, b in _PAIR_DIRS):
+        return "index"
+    return "images"
+
+
+def _folders(root: Path, desc: dict, layout: str) -> tuple[Path, Path | None]:
+    """The image and label folders of ``layout`` under ``root``."""
+    if layout == "index" and desc.get("images"):
+        return root / desc["images"], (root / desc["labels"] if desc.get("labels") else None)
+    if layout == "voc":
+        return root / "JPEGImages", root / "SegmentationClass"
+    if layout == "labelme":
+        if desc.get("label_format") == "labelme" or _looks_labelme(root):
+            return root, root
+        # The labelme example layout: labels.txt next to data_annotated/.
+        return root / "data_annotated", root / "data_annotated"
+    if layout == "index":
+        pairs = [(root / a, root / b) for a, b in _PAIR_DIRS if (root / a).is_dir() and (root / b).is_dir()]
+        if not pairs:
+            raise DataError(root, "no image/label folder pair (images/ with labels/, masks/ or annotations/)")
+        return pairs[0]
+    return root, None
+
+
+def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None,
+                 layout: str | None = None) -> Dataset:
+    """Build a :class:`Dataset` from ``root`` in ``layout`` (detected when None; see :func:`open_dataset`)."""
     if root.is_file() and root.name == DESCRIPTOR:
         root = root.parent
     if not root.exists():
@@ -163,20 +199,8 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
     corrections = Path(labels_dir) if labels_dir is not None else None
     names_file = next((root / n for n in ("class_names.txt", "labels.txt") if (root / n).is_file()), None)
 
-    if desc.get("images"):
-        kind, img_dir = "index", root / desc["images"]
-        lbl_dir = root / desc["labels"] if desc.get("labels") else None
-    elif (root / "JPEGImages").is_dir():
-        kind, img_dir, lbl_dir = "voc", root / "JPEGImages", root / "SegmentationClass"
-    elif desc.get("label_format") == "labelme" or _looks_labelme(root):
-        kind, img_dir, lbl_dir = "labelme", root, root
-    elif (root / "data_annotated").is_dir() and _looks_labelme(root / "data_annotated"):
-        # The labelme example layout: labels.txt next to data_annotated/.
-        kind, img_dir, lbl_dir = "labelme", root / "data_annotated", root / "data_annotated"
-    else:
-        pairs = [(root / a, root / b) for a, b in _PAIR_DIRS if (root / a).is_dir() and (root / b).is_dir()]
-        pair = pairs[0] if pairs else None
-        kind, (img_dir, lbl_dir) = ("index", pair) if pair else ("images", (root, None))
+    kind = layout or legacy_layout(root)
+    img_dir, lbl_dir = _folders(root, desc, kind)
     if not img_dir.is_dir():
         raise DataError(img_dir, "image folder not found")
 
@@ -245,7 +269,7 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
 
     samples = [Sample(stem, path, labels.get(stem), False, labels.get(stem)) for stem, path in images.items()]
     splits, split_files = _read_splits(root, desc, set(images))
-    _apply_corrections(samples, corrections)
+    apply_corrections(samples, corrections)
     return Dataset(root=root, kind=kind, class_names=class_names, palette=palette, void_value=void_value,
                    samples=samples, splits=splits, label_format=fmt, labels_dir=corrections,
                    split_files=split_files)

@@ -55,7 +55,8 @@ def _open_data(cfg: TrainConfig) -> _Data:
     from fcn_core.data import open_dataset
     from fcn_core.data.errors import DataError
 
-    dataset = open_dataset(cfg.data, void_value=cfg.void_value, labels_dir=cfg.labels_dir)
+    dataset = open_dataset(cfg.data, void_value=cfg.void_value, labels_dir=cfg.labels_dir,
+                           format=cfg.data_format)
     labelled = [s for s in dataset.samples if s.label_path is not None]
     if not labelled:
         raise DataError(cfg.data, "has no labelled images to train on")
