@@ -5,6 +5,10 @@
 * ``max_ui_stall_ms``: the longest gap between ticks of a 1 ms QTimer in the GUI event loop while the
   inference worker runs FCN-8s VGG16 (full width, random weights) on CPU on 500×500 images, several times;
   includes the GUI-thread work of showing each result. ``ui_stall_p99_ms`` and the forward times too.
+* ``save_updates_set_metrics_ms``: median time from Ctrl+S on a corrected label (the PNG written atomically
+  in the background) to the dataset's metrics table, heatmap and IU bars repainted, with 1,000 evaluated
+  images; ``set_metrics_update_ms`` is the GUI part alone (old matrix out, new in, repaint), and
+  ``set_metrics_resum_baseline_ms`` the same update done by re-summing all 1,000 images' matrices.
 * keys from ``bench/gui_edit.py``'s ``run()`` (editing) are merged in when that file exists.
 
 Usage: ``python3 bench/gui.py [--quick] [--runs N]`` (``--quick``: small model, for CI; numbers mean little).
@@ -43,6 +47,7 @@ class MemoryDataset:
         self.kind, self.has_labels, self.num_classes = "memory", True, num_classes
         self.samples = []
         self.splits: dict[str, list[str]] = {}  # no splits: the browser shows every image
+        self.labels_dir: Path | None = None  # corrections folder (set by the save benchmark)
 
     def image(self, stem: str) -> np.ndarray:
         return self._images[stem]
@@ -157,6 +162,59 @@ def measure_stall(app, window, stems: list[str]) -> dict:
             "ui_ticks": len(ticks), "request_to_screen_ms": [round(x) for x in request_ms]}
 
 
+def measure_save_metrics(app, count: int, repeats: int) -> dict:
+    """A window whose dataset of ``count`` images was evaluated; each repeat corrects the shown image and
+    saves it."""
+    import tempfile
+
+    from app.evaluation_run import EvaluationResult
+    from fcn_core.metrics import scores_from_confusion
+
+    ds = MemoryDataset(count, 48, 64)
+    ds.labels_dir = Path(tempfile.mkdtemp(prefix="fcn-bench-corrections-"))
+    window = _window(app, ds, _model_set("fcn-multi", 0.0625))
+    _wait(app, lambda: window.current_results is not None and window.editing.document is not None, 600)
+    book = window.workspace.book
+    rng = np.random.default_rng(1)
+    n = ds.num_classes
+    book.start_set()
+    for stem in ds.stems:  # an evaluation's result, without running 1,000 forwards
+        cms = {s: rng.integers(0, 50, (n, n)) for s in book.strides}
+        window.workspace.record_scored(stem, cms, {s: 0.5 for s in book.strides}, member=True)
+    window.evaluation._finished(EvaluationResult(book, split_size=count))
+    window.docks["evaluation"].show()
+    app.processEvents()
+    doc, stem = window.editing.document, window.current_stem
+    full, update, resum = [], [], []
+    for i in range(repeats):
+        doc.replace_all(np.full(doc.shape, i % n, np.uint8))
+        window.editing.after_edit()
+        app.processEvents()
+        before = window.evaluation.table.item(2, 2).text(), book.totals[8].copy()
+        t0 = time.perf_counter()
+        window.editing.saver.save()
+        _wait(app, lambda: not doc.is_modified, 60)
+        app.processEvents()  # the repaint of the table and plots
+        full.append((time.perf_counter() - t0) * 1000)
+        assert not np.array_equal(book.totals[8], before[1]) or i == 0
+        labels = doc.labels.copy()
+        t0 = time.perf_counter()
+        window.labels_committed(stem, labels)
+        app.processEvents()
+        update.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()  # baseline: the same totals by summing every image's matrices again
+        totals = {s: sum(book.confusions(x)[s] for x in book.members) for s in book.strides}
+        for s in totals:
+            scores_from_confusion(totals[s], book.class_names)
+        resum.append((time.perf_counter() - t0) * 1000)
+        assert all(np.array_equal(totals[s], book.totals[s]) for s in totals)  # live totals are exact
+    window.close()
+    return {"save_updates_set_metrics_ms": round(statistics.median(full), 2),
+            "set_metrics_update_ms": round(statistics.median(update), 2),
+            "set_metrics_resum_baseline_ms": round(statistics.median(resum), 2),
+            "save_metrics_images": count}
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small model and few repetitions (CI)")
@@ -187,8 +245,9 @@ def main(argv: list[str] | None = None) -> dict:
     _wait(app, lambda: window.current_results is not None, 600)  # first forward (warm-up) not measured
     out.update(measure_stall(app, window, ds.stems[1:runs + 1]))
     out["stall_model"] = f"fcn8s VGG16 width {width} cpu, 500x500, {runs} forwards"
-    out["meta"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     window.close()
+    out.update(measure_save_metrics(app, 1000, 5 if args.quick else 20))
+    out["meta"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     edit = REPO / "bench" / "gui_edit.py"
     if edit.is_file() and not args.no_edit:
         spec = importlib.util.spec_from_file_location("bench_gui_edit", edit)

