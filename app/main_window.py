@@ -229,6 +229,9 @@ class MainWindow(QMainWindow):
     def _on_models_failed(self, message: str) -> None:
         self._waiting_models = False
         self.report_error(f"Cannot load model: {message}")
+        if not self._first_view_sent and self.current_image is not None and self.model_set is None:
+            self._first_view_sent = True  # the photo came first and no prediction will follow
+            QTimer.singleShot(0, self.first_view_ready.emit)
 
     def _apply_classes(self) -> None:
         class_check.apply_classes(self)

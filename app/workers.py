@@ -74,14 +74,13 @@ class InferenceWorker(QObject):
 
     Work is taken in priority order, one item per event-loop turn (so a new request always gets in next): the
     image the user asked for; re-scores of saved labels; the running evaluation, image by image; prefetching
-    the neighbours of the image on screen.
+    the neighbours of the image on screen. Models are read and built on a loader thread (no forward pass
+    there) and handed over with ``adopt_models``, so a model being loaded never delays the first photo.
     """
 
     image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
-    models_loaded = Signal(object)  # ModelSet
-    models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)  # run id, cancelled
@@ -138,20 +137,13 @@ class InferenceWorker(QObject):
         self._pending = None
         self._end_evaluation(cancelled=True)
 
-    @Slot(object, object, str)
-    def load_models(self, paths: list, device: object, precision: str) -> None:
-        """Load a model set here (the thread that will run it) and report it."""
-        try:
-            models = load_model_set(paths, device=device or None, precision=precision)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the worker keeps running
-            log_exception(f"loading {paths}", exc)
-            self.models_failed.emit(describe_error(exc))
-            return
+    @Slot(object)
+    def adopt_models(self, models: ModelSet) -> None:
+        """From now on this thread runs ``models`` (read and built on the client's loader thread)."""
         self.models = models
         self._prefetched.clear()
         self._rescore.clear()
         self._end_evaluation(cancelled=True)
-        self.models_loaded.emit(models)
 
     @Slot(str)
     def forget(self, stem: str) -> None:
@@ -301,7 +293,9 @@ class InferenceClient(QObject):
     evaluation_done = Signal(int, bool)
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
-    _load_models = Signal(object, object, str)
+    _adopt_models = Signal(object)
+    _models_failed = Signal(int, str)
+    _models_ready = Signal(int, object)
     _forget = Signal(str)
     _rescore = Signal(str, object)
     _evaluate = Signal(int, object)
@@ -315,7 +309,11 @@ class InferenceClient(QObject):
         self.worker.moveToThread(self.thread)
         self._request.connect(self.worker.request)
         self._set_dataset.connect(self.worker.set_dataset)
-        self._load_models.connect(self.worker.load_models)
+        self._adopt_models.connect(self.worker.adopt_models)
+        self._models_ready.connect(self._hand_over)  # loader thread -> GUI thread (queued)
+        self._models_failed.connect(self._load_failed)
+        self._load_serial = 0
+        self._loader: threading.Thread | None = None
         self._forget.connect(self.worker.forget)
         self._rescore.connect(self.worker.rescore)
         self._evaluate.connect(self.worker.evaluate)
@@ -324,8 +322,6 @@ class InferenceClient(QObject):
         self.worker.image_ready.connect(self.image_ready)
         self.worker.result_ready.connect(self.result_ready)
         self.worker.failed.connect(self.failed)
-        self.worker.models_loaded.connect(self.models_loaded)
-        self.worker.models_failed.connect(self.models_failed)
         self.worker.scored.connect(self.scored)
         self.worker.evaluation_done.connect(self.evaluation_done)
         self._next_id = 0
@@ -347,8 +343,35 @@ class InferenceClient(QObject):
         self._set_dataset.emit(dataset)
 
     def load_models(self, paths: list, device: str | None = None, precision: str = "fp32") -> None:
-        """Load model file(s) on the worker thread; answers with models_loaded or models_failed."""
-        self._load_models.emit([str(p) for p in paths], device, precision)
+        """Read and build model file(s) on a loader thread, then hand them to the worker (the one thread that
+        runs them); answers with models_loaded or models_failed. A newer load supersedes an older one."""
+        self._load_serial += 1
+        serial, paths = self._load_serial, [str(p) for p in paths]
+
+        def load() -> None:
+            try:
+                models = load_model_set(paths, device=device or None, precision=precision)
+            except Exception as exc:  # noqa: BLE001 - any failure is shown to the user
+                if not isinstance(exc, ValueError | OSError):
+                    log_exception(f"loading {paths}", exc)
+                self._models_failed.emit(serial, describe_error(exc))
+                return
+            self._models_ready.emit(serial, models)
+
+        self._loader = threading.Thread(target=load, name="model loader", daemon=True)
+        self._loader.start()
+
+    def _hand_over(self, serial: int, models) -> None:
+        if serial != self._load_serial:
+            return  # superseded by a newer load
+        # queued to the worker before models_loaded reaches the window, so every request the window sends
+        # in reply is answered with these models
+        self._adopt_models.emit(models)
+        self.models_loaded.emit(models)
+
+    def _load_failed(self, serial: int, message: str) -> None:
+        if serial == self._load_serial:
+            self.models_failed.emit(message)
 
     def forget(self, stem: str) -> None:
         """Invalidate the worker's prefetched copy of an image."""
@@ -375,6 +398,8 @@ class InferenceClient(QObject):
 
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop the thread (waits for the forward pass in flight)."""
+        if self._loader is not None:
+            self._loader.join(timeout_ms / 1000)
         if self.thread.isRunning():
             self.worker.cancel_evaluation()
             self._stop.emit()
