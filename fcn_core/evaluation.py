@@ -21,7 +21,6 @@ import numpy as np
 from fcn_core import VOID
 from fcn_core.data.atomic import atomic_write_text
 from fcn_core.data.errors import DataError
-from fcn_core.data.labels import read_label
 from fcn_core.data.names import name_key
 from fcn_core.metrics import (
     ConfusionAccumulator,
@@ -156,6 +155,10 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
     one side, size mismatches and out-of-range values are DataErrors naming the files.
     """
+    from fcn_core.data.formats.guards import colour_table_near, read_folder_label, refuse_instance_maps
+
+    refuse_instance_maps(Path(pred_dir), "--pred (predicted class labels)")
+    refuse_instance_maps(Path(gt_dir), "--gt (ground-truth class labels)")
     pred_files = _label_files(Path(pred_dir), "prediction")
     gt_files = _label_files(Path(gt_dir), "ground-truth")
     only_pred = sorted(set(pred_files) - set(gt_files))
@@ -169,8 +172,10 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             parts.append(f"no ground truth for {len(only_pred)} prediction(s): {', '.join(only_pred[:5])}"
                          f"{' ...' if len(only_pred) > 5 else ''} (looked in {gt_dir})")
         raise DataError(gt_dir if only_gt else pred_dir, "; ".join(parts))
+    gt_table = colour_table_near(Path(gt_dir))  # colour labels are decoded through it, never guessed
+    pred_table = colour_table_near(Path(pred_dir)) or gt_table
     if class_names is None:
-        class_names = _names_near(Path(gt_dir))
+        class_names = _names_near(Path(gt_dir)) or (gt_table.names if gt_table is not None else None)
     if num_classes is None and class_names is not None:
         num_classes = len(class_names)
     # Without a class count, accumulate over all 256 values and trim to the largest one used.
@@ -184,14 +189,15 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             stopped = True
             break
         try:
-            gt = read_label(gt_files[stem], void_value=ignore_index, num_classes=num_classes)
+            gt = read_folder_label(gt_files[stem], table=gt_table, class_names=class_names,
+                                   void_value=ignore_index, num_classes=num_classes)
         except DataError as exc:
             if "neither classes" not in exc.problem:
                 raise
             # Typically a dataset whose void is not 255 (CamVid: 11): say how to tell us.
             raise DataError(exc.path, f"{exc.problem} (ignore index {ignore_index}); if one of these values "
                                       "marks void, pass it as the ignore index (--ignore-index)") from exc
-        pred = read_label(pred_files[stem])
+        pred = read_folder_label(pred_files[stem], table=pred_table, class_names=class_names)
         if gt.shape != pred.shape:
             raise DataError(pred_files[stem], f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "
                                               f"truth {gt_files[stem]} is {gt.shape[1]}x{gt.shape[0]}")

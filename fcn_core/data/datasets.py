@@ -182,9 +182,22 @@ def open_dataset(path: str | os.PathLike[str], *, void_value: int | None = None,
     labels (``<stem>.png``, palette PNGs with void 255) that replace the originals for their stems.
     Only file names are listed here; decoding happens on access.
     """
+    from fcn_core.data.formats.guards import refuse_instance_maps
+    from fcn_core.data.formats.sidecars import open_sidecar
     from fcn_core.data.layouts import scan_dataset  # layouts builds on the classes above
 
-    return scan_dataset(Path(path), void_value=void_value, labels_dir=labels_dir)
+    if labels_dir is not None:
+        refuse_instance_maps(Path(labels_dir), "corrections folder")
+    # Sidecar formats (CVAT labelmap.txt, Datumaro dataset_meta.json, Kaggle CSV) and SBD first: their
+    # folders look like the original layouts, and their class names and colours must win.
+    found = open_sidecar(path, void_value=void_value, labels_dir=labels_dir)
+    if found is not None:
+        return found
+    dataset = scan_dataset(Path(path), void_value=void_value, labels_dir=labels_dir)
+    first = next((s.original_label_path for s in dataset.samples if s.original_label_path is not None), None)
+    if first is not None:
+        refuse_instance_maps(first.parent, "the dataset's labels")
+    return dataset
 
 
 __all__ = ["LABEL_FORMATS", "VOID", "Dataset", "Sample", "open_dataset"]
