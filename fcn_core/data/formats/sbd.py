@@ -29,12 +29,13 @@ def detect(root: Path) -> bool:
 def read_sbd_mat(path: Path) -> np.ndarray:
     """``GTcls.Segmentation`` of an SBD ``cls/*.mat`` file as an int64 array of class indices."""
     import scipy.io
+    from scipy.io.matlab import MatReadError
 
     try:
         mat = scipy.io.loadmat(str(path), mat_dtype=True, squeeze_me=True, struct_as_record=False)
     except FileNotFoundError as exc:
         raise DataError(path, "file not found") from exc
-    except (OSError, ValueError, TypeError, NotImplementedError) as exc:
+    except (MatReadError, OSError, ValueError, TypeError, NotImplementedError) as exc:
         raise DataError(path, f"not a readable MATLAB .mat file ({exc})") from exc
     if "GTcls" not in mat:
         if "GTinst" in mat:
