@@ -10,6 +10,7 @@ each with its own meta file, images/ and masks/) opens with one split per subset
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from fcn_core.data.datasets import Dataset, Sample
@@ -26,7 +27,12 @@ def _is_css(folder: Path) -> bool:
 
 
 def _subsets(root: Path) -> list[Path]:
-    return [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".") and _is_css(d)]
+    try:
+        with os.scandir(root) as entries:  # d_type: no stat per file in a big image folder
+            dirs = sorted(Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir())
+    except OSError:
+        return []
+    return [d for d in dirs if _is_css(d)]
 
 
 def detect(root: Path) -> bool:
