@@ -155,7 +155,7 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
     one side, size mismatches and out-of-range values are DataErrors naming the files.
     """
-    from fcn_core.data.formats.guards import colour_table_near, read_folder_label, refuse_instance_maps
+    from fcn_core.data.formats.guards import NearbyColourTable, read_folder_label, refuse_instance_maps
 
     refuse_instance_maps(Path(pred_dir), "--pred (predicted class labels)")
     refuse_instance_maps(Path(gt_dir), "--gt (ground-truth class labels)")
@@ -172,10 +172,11 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             parts.append(f"no ground truth for {len(only_pred)} prediction(s): {', '.join(only_pred[:5])}"
                          f"{' ...' if len(only_pred) > 5 else ''} (looked in {gt_dir})")
         raise DataError(gt_dir if only_gt else pred_dir, "; ".join(parts))
-    gt_table = colour_table_near(Path(gt_dir))  # colour labels are decoded through it, never guessed
-    pred_table = colour_table_near(Path(pred_dir)) or gt_table
+    # Colour (RGB) labels are decoded through the colour table beside them, never through guessed colours.
+    gt_table = NearbyColourTable(Path(gt_dir))
+    pred_table = NearbyColourTable(Path(pred_dir), fallback=gt_table)
     if class_names is None:
-        class_names = _names_near(Path(gt_dir)) or (gt_table.names if gt_table is not None else None)
+        class_names = _names_near(Path(gt_dir)) or gt_table.names()
     if num_classes is None and class_names is not None:
         num_classes = len(class_names)
     # Without a class count, accumulate over all 256 values and trim to the largest one used.

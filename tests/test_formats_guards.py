@@ -99,3 +99,19 @@ def test_colour_predictions_decode_through_the_tools_labelmap(colour_preds, tmp_
     err = capsys.readouterr().err
     assert "f1.png: label contains colours that are not in the palette: (9,9,9)" in err
     assert "labelmap.txt" in err
+
+
+def test_colour_label_dataset_without_stated_colours_is_refused(tmp_path):
+    root = tmp_path / "pair"
+    save_photo(root / "images" / "a.jpg")
+    lab = labels(0, void=False)  # a tool's colours that happen to be VOC's 0..2, meaning other classes
+    save_rgb(root / "labels" / "a.png", lab, {0: (0, 0, 0), 1: (0, 128, 0), 2: (128, 0, 0)})
+    with pytest.raises(DataError, match=r"pair: labels are RGB colour images but the dataset states no"):
+        open_dataset(root)
+    (root / "class_names.txt").write_text("background\ncar\nroad\n")  # names alone state no colours
+    with pytest.raises(DataError, match="states no colours"):
+        open_dataset(root)
+    palette = [[0, 0, 0], [0, 128, 0], [128, 0, 0]]
+    (root / "dataset.json").write_text(json.dumps({"class_names": ["background", "car", "road"],
+                                                   "palette": palette}))
+    assert np.array_equal(open_dataset(root).label("a"), lab)

@@ -182,7 +182,7 @@ def open_dataset(path: str | os.PathLike[str], *, void_value: int | None = None,
     labels (``<stem>.png``, palette PNGs with void 255) that replace the originals for their stems.
     Only file names are listed here; decoding happens on access.
     """
-    from fcn_core.data.formats.guards import refuse_instance_maps
+    from fcn_core.data.formats.guards import refuse_guessed_colours, refuse_instance_maps
     from fcn_core.data.formats.sidecars import open_sidecar
     from fcn_core.data.layouts import scan_dataset  # layouts builds on the classes above
 
@@ -197,6 +197,7 @@ def open_dataset(path: str | os.PathLike[str], *, void_value: int | None = None,
     first = next((s.original_label_path for s in dataset.samples if s.original_label_path is not None), None)
     if first is not None:
         refuse_instance_maps(first.parent, "the dataset's labels")
+    refuse_guessed_colours(dataset)
     return dataset
 
 

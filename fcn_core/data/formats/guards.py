@@ -18,11 +18,12 @@ import numpy as np
 from PIL import Image
 
 from fcn_core import VOID
+from fcn_core.data.datasets import Dataset
 from fcn_core.data.errors import DataError
 from fcn_core.data.formats.sidecar_common import ClassTable, build_table
 from fcn_core.data.labels import labels_from_colours, read_label
 from fcn_core.data.names import name_key
-from fcn_core.data.palette import VOC_CLASSES
+from fcn_core.data.palette import VOC_CLASSES, known_palette
 
 INSTANCE_FOLDERS = {"segmentationobject": "VOC/CVAT SegmentationObject (object ids 1, 2, ... per image)",
                     "inst": "SBD inst/ (object ids, not classes)"}
@@ -82,11 +83,45 @@ def colour_table_near(folder: Path) -> ClassTable | None:
     return None
 
 
+class NearbyColourTable:
+    """The colour table beside a label folder, looked up once and only when needed: a broken table file
+    stops the run only when a colour label needs it."""
+
+    def __init__(self, folder: Path, fallback: NearbyColourTable | None = None) -> None:
+        self.folder = folder
+        self.fallback = fallback  # asked when there is no table here (a broken one is an error)
+        self._looked = False
+        self._table: ClassTable | None = None
+        self._error: DataError | None = None
+
+    def get(self) -> ClassTable | None:
+        """The table, None when there is none; the table file's DataError when it cannot be read."""
+        if not self._looked:
+            self._looked = True
+            try:
+                self._table = colour_table_near(self.folder)
+            except DataError as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        if self._table is None and self.fallback is not None:
+            return self.fallback.get()
+        return self._table
+
+    def names(self) -> list[str] | None:
+        """The table's class names, or None (also when the table cannot be read)."""
+        try:
+            table = self.get()
+        except DataError:
+            return None
+        return None if table is None else list(table.names)
+
+
 def _is_voc(names: Sequence[str] | None) -> bool:
     return names is not None and [name_key(n) for n in names] == [name_key(n) for n in VOC_CLASSES]
 
 
-def read_folder_label(path: Path, *, table: ClassTable | None, class_names: Sequence[str] | None,
+def read_folder_label(path: Path, *, table: NearbyColourTable | None, class_names: Sequence[str] | None,
                       void_value: int = VOID, num_classes: int | None = None) -> np.ndarray:
     """A label PNG from a folder of labels (``fcn evaluate --pred/--gt``), void 255.
 
@@ -100,6 +135,7 @@ def read_folder_label(path: Path, *, table: ClassTable | None, class_names: Sequ
         mode = None  # read_label says what is wrong
     if mode not in ("RGB", "RGBA"):
         return read_label(path, void_value=void_value, num_classes=num_classes)
+    table = table.get() if table is not None else None
     if table is not None:
         rgb = np.asarray(Image.open(path).convert("RGB"))
         try:
@@ -113,3 +149,27 @@ def read_folder_label(path: Path, *, table: ClassTable | None, class_names: Sequ
                           "dataset_meta.json, labelmap.csv / class_dict.csv, or a dataset.json palette) and "
                           "the classes are not VOC's: decoding it through VOC's colours would be a guess. "
                           "Add the colour table, or save class-index PNGs (mode P or L)")
+
+
+def refuse_guessed_colours(dataset: Dataset) -> None:
+    """DataError when ``dataset`` (an original layout) has colour (RGB) label files but no stated colours:
+    no ``dataset.json`` palette, no known class list, and classes that are not VOC's in a VOC tree. Decoding
+    them through VOC's colours would be a guess that can silently give the wrong classes."""
+    if dataset.label_format != "rgb" or getattr(dataset, "table", None) is not None:
+        return
+    desc = dataset.root / "dataset.json"
+    if desc.is_file():
+        try:
+            if json.loads(desc.read_text(encoding="utf-8")).get("palette") is not None:
+                return
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            return  # the layout reader reports a broken descriptor itself
+    if known_palette(dataset.class_names) is not None:
+        return
+    stated = any((dataset.root / n).is_file() for n in ("class_names.txt", "labels.txt"))
+    if _is_voc(dataset.class_names) and (dataset.kind == "voc" or stated):
+        return
+    raise DataError(dataset.root, "labels are RGB colour images but the dataset states no colours for its "
+                                  "classes; decoding them through VOC's colours would be a guess. Add a "
+                                  "dataset.json with \"class_names\" and \"palette\" (or a labelmap.csv "
+                                  "of name,r,g,b beside images/ and masks/)")
