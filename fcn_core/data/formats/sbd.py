@@ -28,8 +28,11 @@ def detect(root: Path) -> bool:
 
 def read_sbd_mat(path: Path) -> np.ndarray:
     """``GTcls.Segmentation`` of an SBD ``cls/*.mat`` file as an int64 array of class indices."""
-    import scipy.io
-    from scipy.io.matlab import MatReadError
+    try:
+        import scipy.io
+        from scipy.io.matlab import MatReadError
+    except ImportError as exc:
+        raise DataError(path, "reading SBD .mat labels needs scipy (pip install scipy)") from exc
 
     try:
         mat = scipy.io.loadmat(str(path), mat_dtype=True, squeeze_me=True, struct_as_record=False)
