@@ -7,8 +7,8 @@ progress); above it a status-bar button offers "Evaluate val (~N min)".
 The first prediction includes the model's warm-up (often several times a steady forward pass), so an
 estimate up to ``PROBE_FACTOR`` × the limit starts a probe: after ``PROBE_IMAGES`` images the evaluation's
 own rate decides whether it goes on or stops (keeping those rows' scores) and offers the button.
-The evaluation pauses between images while an interactive request is in flight (``EvaluationWorker.hold``),
-so browsing stays as fast as without it.
+The inference worker evaluates between the user's own requests (they always come first), so browsing
+stays as fast as without it.
 """
 
 from __future__ import annotations

@@ -65,6 +65,27 @@ class ImageTableModel(QAbstractTableModel):
             i = self._index[old]
             self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [SORT_ROLE])
 
+    def resort(self, stem: str) -> None:
+        """``stem``'s labels were saved (or it was re-scored): it sorts by its new scores now, even while held
+        (edits stay put as they are made; a save is a deliberate change and moves the row)."""
+        i = self._index.get(stem)
+        if i is None:
+            return
+        if stem == self.held:
+            row = self.rows[i]
+            self._held_scores = {s: dict(v) for s, v in row.scores.items()}
+            self._held_corrected = row.corrected
+        self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1), [SORT_ROLE])
+
+    def clear_scores(self) -> None:
+        """Another model (or dataset): every score shown so far belonged to the old one."""
+        for row in self.rows:
+            row.scores = {}
+            row.error = ""
+        self._held_scores = {}
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+
     def set_stems(self, stems: list[str], corrected: set[str] | None = None) -> None:
         """A new dataset."""
         self.beginResetModel()

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from app.workers import BackgroundTask
-
 
 def corrections_dir(root: Path) -> Path | None:
     """The corrections folder for a dataset (issue 6's helper), when that module is present."""
@@ -18,11 +16,11 @@ def corrections_dir(root: Path) -> Path | None:
     return corrections_dir_for(root)
 
 
-def scan_classes(dataset, task: BackgroundTask, report) -> int:
+def scan_classes(dataset, report, should_stop) -> int:
     """Classes present in each ground-truth label, sent in chunks (for the browser's class filter)."""
     chunk: list[tuple[str, list[int]]] = []
     for stem in dataset.stems:
-        if task.cancelled:
+        if should_stop():
             break
         try:
             gt = dataset.label(stem)
@@ -38,15 +36,17 @@ def scan_classes(dataset, task: BackgroundTask, report) -> int:
     return len(dataset.stems)
 
 
-def open_dataset_task(path: Path) -> BackgroundTask:
-    """A task that lists the dataset at ``path`` (corrected labels replacing originals)."""
+def open_dataset_job(path: Path):
+    """A job (``app.jobs``) that lists the dataset at ``path`` (corrected labels replacing originals)."""
     from fcn_core.data import open_dataset
 
-    labels_dir = corrections_dir(path) if path.is_dir() else None
-    return BackgroundTask(lambda _report: open_dataset(path, labels_dir=labels_dir))
+    def job(_progress, _should_stop):
+        labels_dir = corrections_dir(path) if path.is_dir() else None
+        return open_dataset(path, labels_dir=labels_dir)
+
+    return job
 
 
-def class_scan_task(dataset) -> BackgroundTask:
-    """A task reporting ``[(stem, classes present)]`` chunks for every labelled image of ``dataset``."""
-    task = BackgroundTask(lambda report: scan_classes(dataset, task, report))
-    return task
+def class_scan_job(dataset):
+    """A job reporting ``[(stem, classes present)]`` chunks for every labelled image of ``dataset``."""
+    return lambda progress, should_stop: scan_classes(dataset, progress, should_stop)

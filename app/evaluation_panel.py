@@ -4,7 +4,7 @@ an interactive confusion matrix (click a cell to list the images with that confu
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.evaluation_worker import EvaluationResult, EvaluationWorker
+from app.evaluation_run import EvaluationResult, EvaluationRun
 from app.split_filter import ALL, describe
 from app.views.metric_plots import ConfusionView, IUBarChart
 
@@ -41,26 +41,19 @@ class EvaluationPanel(QWidget):
     image_failed = Signal(str, str)
     open_image = Signal(str)
     evaluation_finished = Signal(object)
-    _start = Signal(object, object, object)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, run: EvaluationRun, parent: QWidget | None = None):
         super().__init__(parent)
         self.result: EvaluationResult | None = None
         self.shown_split, self.shown_count = ALL, 0  # the split the browser shows (what "Evaluate" scores)
         self._run_split, self._run_count = ALL, 0
         self.shown_dataset = self._run_dataset = self._result_dataset = None  # (compared by identity)
         self.palette = np.zeros((256, 3), np.uint8)
-        self.thread = QThread()
-        self.thread.setObjectName("evaluation")
-        self.worker = EvaluationWorker()
-        self.worker.moveToThread(self.thread)
-        self._start.connect(self.worker.run)
+        self.worker = run  # the inference worker runs the model; this sends it the images
         self.worker.progress.connect(self._progress)
         self.worker.image_scored.connect(self.image_scored)
         self.worker.image_failed.connect(self.image_failed)
         self.worker.finished.connect(self._finished)
-        self.thread.start()
-        self.running = False
         self.selected_cell: tuple[int, int] | None = None  # the confusion whose images are listed
         self.run_actions: list[QAction] = []  # menu/tool-bar actions named like the run button
         self.run_button_tip = ""
@@ -131,7 +124,6 @@ class EvaluationPanel(QWidget):
         already running)."""
         if self.running:
             return False
-        self.running = True
         self._run_split, self._run_count, self._run_dataset = split, len(stems), dataset
         self._set_title(f"Evaluating {describe(split, len(stems))}")
         self.palette = np.asarray(palette, np.uint8)
@@ -140,20 +132,28 @@ class EvaluationPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.summary.setText(f"Evaluating {describe(split, len(stems))}…")
+        self.worker.start(list(stems))
         if self.result is None:
             self._progress(0, len(stems))
-        self._start.emit(dataset, models, list(stems))
         return True
+
+    @property
+    def running(self) -> bool:
+        return self.worker.running
+
+    def totals_changed(self) -> None:
+        """A saved label changed the dataset's totals: the metrics, heatmap and IU bars follow at once."""
+        if self.result is not None and not self.running and self.result.book is self.worker.workspace.book:
+            self._fill_table()
+            self._show_plots()
 
     def cancel(self) -> None:
         """Stop the running evaluation (partial results are still shown)."""
         self.worker.cancel()
 
     def shutdown(self) -> None:
-        """Cancel and stop the thread (window closing)."""
+        """Cancel the running evaluation (window closing; the inference worker's thread is joined there)."""
         self.worker.cancel()
-        self.thread.quit()
-        self.thread.wait(10000)
 
     def _progress(self, done: int, total: int) -> None:
         self.progress_bar.setMaximum(total)
@@ -237,7 +237,6 @@ class EvaluationPanel(QWidget):
         self.summary.setText(text)
 
     def _finished(self, result: EvaluationResult) -> None:
-        self.running = False
         result.split, result.split_size = self._run_split, self._run_count
         self._result_dataset = self._run_dataset
         self.result = result
@@ -245,18 +244,23 @@ class EvaluationPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self._describe_result()
         self.select_cell(None)
-        self.table.setRowCount(len(result.strides))
-        self.table.setVerticalHeaderLabels([f"FCN-{s}s" for s in result.strides])
-        for r, s in enumerate(result.strides):
-            for c, key in enumerate(METRIC_KEYS):
-                v = result.scores[s].get(key, float("nan"))
-                self.table.setItem(r, c, QTableWidgetItem(f"{100 * v:.1f}"))
+        self._fill_table()
         for s in (32, 16, 8):
             self.stride_group.button(s).setEnabled(s in result.strides)
         if self.stride_group.checkedId() not in result.strides and result.strides:
             self.stride_group.button(result.strides[-1]).setChecked(True)
         self._show_plots()
         self.evaluation_finished.emit(result)
+
+    def _fill_table(self) -> None:
+        result = self.result
+        self.table.setRowCount(len(result.strides))
+        self.table.setVerticalHeaderLabels([f"FCN-{s}s" for s in result.strides])
+        scores = result.scores
+        for r, s in enumerate(result.strides):
+            for c, key in enumerate(METRIC_KEYS):
+                v = scores[s].get(key, float("nan"))
+                self.table.setItem(r, c, QTableWidgetItem(f"{100 * v:.1f}"))
 
     def plot_stride(self) -> int:
         return self.stride_group.checkedId()

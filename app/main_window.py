@@ -1,8 +1,10 @@
 """The inspection window: linked panels, stride toggle, image browser, legend, evaluation, status bar.
 
-The window only wires widgets together and keeps the state the editing controller reads (see
-docs/ARCHITECTURE.md, "app: the contract between the inspection window and editing"). Decoding and
-prediction run on the inference worker's thread; dataset scans on the thread pool.
+The window is layout and wiring: the open workspace's state lives in ``self.workspace`` (``app.workspace``,
+Qt-free); the attributes the editing controller reads (``dataset``, ``current_gt``, ``model_set``, …; see
+docs/ARCHITECTURE.md, "app: the contract between the inspection window and editing") are views of it.
+Decoding, prediction and evaluation run on the inference worker's thread (the one owner of the model);
+one-shot jobs (dataset scans) on the thread pool.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from app import class_check, dataset_loading, file_actions, settings, split_filter, window_layout
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
-from app.stride_cache import StrideCache
+from app.jobs import JobRunner
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
-from app.workers import BackgroundTask, ImageResult, InferenceClient
+from app.workers import ImageResult, InferenceClient
+from app.workspace import Workspace
+
+
+def _workspace_attr(name: str, doc: str) -> property:
+    """A window attribute that is the workspace's (kept for the editing controller and tests)."""
+    return property(lambda self: getattr(self.workspace, name),
+                    lambda self, value: setattr(self.workspace, name, value), doc=doc)
 
 
 class MainWindow(QMainWindow):
@@ -35,37 +44,61 @@ class MainWindow(QMainWindow):
     models_opened = Signal(object)
     error_reported = Signal(str)
 
+    dataset = _workspace_attr("dataset", "The open fcn_core Dataset (or None).")
+    model_set = _workspace_attr("models", "The loaded app.model_set.ModelSet (or None).")
+    current_stride = _workspace_attr("stride", "The stride shown.")
+    class_names = _workspace_attr("class_names", "The dataset's class names (the model's without a dataset).")
+    palette = _workspace_attr("palette", "256x3 uint8 colours of the classes.")
+    classes_differ = _workspace_attr("classes_differ", "Model and dataset class names differ: no scores.")
+    pred_class_names = _workspace_attr("pred_class_names", "Names of the predicted class indices.")
+    score_by_index = _workspace_attr("score_by_index", "(dataset, model) pair scored by class index.")
+    cache = _workspace_attr("cache", "Per-(image, model, stride) predictions (app.stride_cache.StrideCache).")
+
+    @property
+    def current_stem(self) -> str | None:
+        return self.workspace.shown.stem
+
+    @property
+    def current_image(self) -> np.ndarray | None:
+        return self.workspace.shown.image
+
+    @property
+    def current_gt(self) -> np.ndarray | None:
+        """The labels on screen (the editor's document array while editing), void 255."""
+        return self.workspace.shown.gt
+
+    @property
+    def current_results(self) -> dict | None:
+        """``{stride: StrideResult}`` of the image on screen (its own prediction), or None."""
+        return self.workspace.shown.results
+
+    @current_results.setter
+    def current_results(self, results: dict | None) -> None:
+        s = self.workspace.shown
+        self.workspace.show(s.stem, s.image, s.gt, results, self.workspace.model_id)
+
+    @property
+    def loaded_models(self) -> list:
+        return [] if self.model_set is None else [p.loaded for p in self.model_set.predictors]
+
     def __init__(self, *, device: str | None = None, precision: str = "fp32", parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("FCN Studio")
         self.setAcceptDrops(True)
         self.device, self.precision = device, precision
-        # -- state read by the editing controller --
-        self.dataset = None
-        self.current_stem: str | None = None
-        self.current_image: np.ndarray | None = None
-        self.current_gt: np.ndarray | None = None
-        self.current_results: dict | None = None
-        self.current_stride = 8
-        self.current_scores: dict[int, dict] = {}
-        self.model_set = None
-        self.loaded_models: list = []
-        self.class_names: list[str] = []
-        self.palette = np.zeros((256, 3), np.uint8)
-        self.classes_differ = False  # model and dataset class names differ: no scores, model colours
-        self.pred_class_names: list[str] = []  # names of predicted indices (the model's when they differ)
-        self.score_by_index: tuple | None = None  # (dataset, model) pair the user chose to score by index
+        self.workspace = Workspace()
+        self.current_scores: dict[int, dict] = {}  # the shown image's scores (live while editing)
         self._last_prediction_s: float | None = None
         self._side_docks_sized = False
+        self._shown_req = -1  # request whose photo is on screen (its prediction may still come)
         self.before_image_change: list = []
-        self.cache = StrideCache()
         self.client = InferenceClient(self)
         self._waiting_models = False
         self._requested_stem: str | None = None
         self.initial_stem: str | None = None  # shown first when the next dataset opens (--image)
         self.split_choice: str | None = None  # split picked in this session (--split); None: "val" or all
         self._first_view_sent = False
-        self._tasks: list[BackgroundTask] = []
+        self.jobs = JobRunner(self)  # every one-shot background job (scans, saves, export, fine-tune)
         self.error_box = ErrorBox(self)
         window_layout.build_widgets(self)
         window_layout.build_menus(self)
@@ -101,14 +134,17 @@ class MainWindow(QMainWindow):
         self.legend.only_class_changed.connect(lambda c: self.grid.set_only_class(None if c < 0 else c))
         self.browser.stem_activated.connect(self.show_stem)
         self.browser.split_changed.connect(self._on_split_changed)
+        self.client.image_ready.connect(self._on_image_ready)
         self.client.result_ready.connect(self._on_result)
+        self.client.scored.connect(self._on_rescored)
+        self.workspace.book_replaced.connect(self._on_book_replaced)
+        self._on_book_replaced(self.workspace.book)
         self.client.failed.connect(self._on_failed)
         self.client.models_loaded.connect(self._on_models_loaded)
         self.client.models_failed.connect(self._on_models_failed)
         self.evaluation.run_button.clicked.connect(self.evaluate_dataset)
-        self.evaluation.image_scored.connect(lambda stem, sc, cl: self.browser.model.update_row(
-            stem, scores=sc, classes=cl))
-        self.evaluation.image_failed.connect(lambda stem, msg: self.browser.model.update_row(stem, error=msg))
+        self.evaluation.image_scored.connect(
+            lambda stem, _sc, cl: self.browser.model.update_row(stem, classes=cl))
         self.evaluation.evaluation_finished.connect(self._on_evaluation_finished)
         self.evaluation.open_image.connect(self._open_from_evaluation)
         self.gt_labels_changed.connect(self.grid.gt_changed)
@@ -132,14 +168,15 @@ class MainWindow(QMainWindow):
 
     def open_dataset(self, path: str | Path) -> None:
         """Scan a dataset folder in the background, then show its first image."""
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=lambda: self.open_dataset(path)):
             return
         path = Path(path)
         self.status_bar.showMessage(f"Opening dataset {path} …")
-        task = dataset_loading.open_dataset_task(path)
-        task.signals.done.connect(lambda ds: self._on_dataset(ds, path))
-        task.signals.failed.connect(lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
-        self._keep(task).start()
+        for job in self.jobs.running("class scan"):
+            job.cancel()  # the old dataset's scan is of no use any more
+        self.jobs.start(dataset_loading.open_dataset_job(path), name="open dataset",
+                        on_done=lambda ds: self._on_dataset(ds, path),
+                        on_error=lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
 
     def open_models(self, paths: list[str | Path]) -> None:
         """Load checkpoint(s) on the inference thread: one multi-stride file or one file per stride."""
@@ -150,20 +187,22 @@ class MainWindow(QMainWindow):
         self.client.load_models(paths, self.device, self.precision)
 
     def _on_dataset(self, dataset, path: Path) -> None:
-        self.dataset = dataset
         settings.add_recent("datasets", [str(path)])
-        self.cache.clear()
         self.client.set_dataset(dataset)
+        self._shown_req = -1
+        self.workspace.open_dataset(dataset)
         self._apply_classes()
         corrected = {s.stem for s in dataset.samples if getattr(s, "corrected", False)}
         split = split_filter.initial_split(dataset.splits, self.split_choice)
         self.browser.set_dataset(dataset.stems, self.class_names, corrected, dataset.splits, split)
         self.evaluation.show_split(split, len(split_filter.labelled_stems(dataset, split)), dataset)
         self.status_bar.showMessage(f"Opened {path}: {len(dataset.stems)} images ({dataset.kind})", 5000)
-        scan = dataset_loading.class_scan_task(dataset)
-        scan.signals.progress.connect(lambda chunk: [self.browser.model.update_row(s, classes=c)
-                                                     for s, c in chunk] if self.dataset is dataset else None)
-        self._keep(scan).start()
+        def classes_found(chunk) -> None:
+            if self.dataset is dataset:
+                for stem, classes in chunk:
+                    self.browser.model.update_row(stem, classes=classes)
+
+        self.jobs.start(dataset_loading.class_scan_job(dataset), name="class scan", on_progress=classes_found)
         self.dataset_opened.emit(dataset)
         if dataset.stems:
             shown = self.browser.stems_in_order() or dataset.stems
@@ -174,14 +213,13 @@ class MainWindow(QMainWindow):
 
     def _on_models_loaded(self, models) -> None:
         self._waiting_models = False
-        self.model_set = models
-        self.loaded_models = [p.loaded for p in models.predictors]
         settings.add_recent("models", [str(p) for p in models.paths])
-        self.cache.clear()
+        self.workspace.set_models(models)
         self.controls.strides.set_available(models.strides)
         self._apply_classes()
+        self._update_title()
         self.device_label.setText(f"{models.device} · {models.precision}")
-        self.status_bar.showMessage(f"Model: {models.describe()}", 5000)
+        self.status_bar.showMessage(f"Model loaded: {models.describe()}", 8000)
         self.set_stride(self.current_stride if self.current_stride in models.strides else min(models.strides))
         self.models_opened.emit(models)
         stem = self.current_stem or self._requested_stem
@@ -204,7 +242,7 @@ class MainWindow(QMainWindow):
         """Switch to image ``stem`` (asks ``before_image_change`` hooks first)."""
         if stem == self._requested_stem and self.current_image is not None:
             return  # already shown or on its way
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=lambda: self.show_stem(stem)):
             if self.current_stem is not None:
                 self.browser.select_stem(self.current_stem, emit=False)
             return
@@ -215,33 +253,61 @@ class MainWindow(QMainWindow):
         need = ms is not None and self.cache.get_all(stem, ms.model_id, ms.strides) is None
         self._requested_stem = stem
         self.status_bar.showMessage(f"Loading {stem} …")
-        self.evaluation.worker.hold()  # a background evaluation waits until this image is on screen
         return self.client.request(stem, need_predictions=need, prefetch=self.browser.neighbours(stem, 2))
 
-    def _on_result(self, r: ImageResult) -> None:
+    def _record_result(self, r: ImageResult) -> None:
+        """Cache an answer's prediction and record its scores (computed by the worker from ITS prediction)."""
         ms = self.model_set
-        if r.results and ms is not None and r.model_id == ms.model_id:
-            self.cache.put_all(r.stem, r.model_id, r.results)
+        if not (r.results and ms is not None and r.model_id == ms.model_id):
+            return
+        self.workspace.store_results(r.stem, r.model_id, r.results)
         if self.classes_differ:  # indices mean different classes: only the confidence is meaningful
-            r.scores = {s: {"mean_conf": v["mean_conf"]} for s, v in r.scores.items() if "mean_conf" in v}
-        if r.scores:
-            self.browser.model.update_row(r.stem, scores=r.scores, classes=r.classes_present)
+            self.browser.model.update_row(r.stem, scores={s: {"mean_conf": float(np.mean(v.confidence))}
+                                                           for s, v in r.results.items()})
+        elif r.score_error:
+            self.browser.model.update_row(r.stem, error=r.score_error)
+        elif r.confusions is not None and not (r.stem == self.current_stem and self._edited(r.stem)):
+            conf = {s: float(np.mean(v.confidence)) for s, v in r.results.items()}
+            self.workspace.record_scored(r.stem, r.confusions, conf)
+        if r.classes_present:
+            self.browser.model.update_row(r.stem, classes=r.classes_present)
+
+    def _edited(self, stem: str) -> bool:
+        doc = getattr(getattr(self, "editing", None), "document", None)
+        return doc is not None and getattr(self.editing, "stem", None) == stem and doc.is_modified
+
+    def _on_image_ready(self, r: ImageResult) -> None:
+        """The photo and its labels, before the prediction: on screen at once."""
         if r.req_id != self.client.latest_id:
-            return  # the user has moved on; the answer only fed the cache
-        self.evaluation.worker.release()
+            return
+        self._put_on_screen(r)
+        self.panels["pred"].set_subtitle("Prediction: computing …")
+
+    def _put_on_screen(self, r: ImageResult) -> None:
         shape_changed = self.current_image is None or self.current_image.shape != r.image.shape
-        self.current_stem, self.current_image, self.current_gt = r.stem, r.image, r.gt
-        row = self.browser.model.row_of(r.stem)
-        self.current_scores = dict(self.browser.model.rows[row].scores) if row is not None else dict(r.scores)
+        self._shown_req = r.req_id
+        own = r.results if r.model_id == self.workspace.model_id else None
+        self.workspace.show(r.stem, r.image, r.gt, own, r.model_id)
+        self.current_scores = dict(self.workspace.book.rows.get(r.stem, {}))
         self.grid.set_image(r.image, r.gt, reset_view=shape_changed)
         self.browser.select_stem(r.stem, emit=False)
-        self.setWindowTitle(f"FCN Studio — {r.stem}")
+        self._update_title()
         self.current_image_changed.emit(r.stem)
-        results = None
-        if ms is not None:
-            results = self.cache.get_all(r.stem, ms.model_id, ms.strides)
-        self.current_results = results
         self._show_stride()
+
+    def _on_result(self, r: ImageResult) -> None:
+        self._record_result(r)
+        if r.req_id != self.client.latest_id:
+            return  # the user has moved on; the answer only fed the cache
+        ms = self.model_set
+        if self._shown_req == r.req_id and self.current_stem == r.stem:  # photo already shown: add prediction
+            if r.results and ms is not None and r.model_id == ms.model_id:
+                self.workspace.store_results(r.stem, r.model_id, r.results)
+            self.rescore_current()
+            self._show_stride()
+        else:
+            self._put_on_screen(r)
+        results = self.current_results
         msg = f"{r.stem}: {r.image.shape[1]}×{r.image.shape[0]}"
         if r.results:
             msg += f", predicted in {1000 * r.seconds:.0f} ms"
@@ -257,10 +323,17 @@ class MainWindow(QMainWindow):
             self._first_view_sent = True
             QTimer.singleShot(0, self.first_view_ready.emit)
 
+    def _update_title(self) -> None:
+        parts = ["FCN Studio"]
+        if self.current_stem:
+            parts.append(self.current_stem)
+        if self.model_set is not None:
+            parts.append(", ".join(Path(p).name for p in self.model_set.paths))
+        self.setWindowTitle(" — ".join(parts))
+
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:
         if req_id == self.client.latest_id:
             self._requested_stem = None  # selecting it again retries
-            self.evaluation.worker.release()
         self.browser.model.update_row(stem, error=message)
         self.report_error(f"{stem}: {message}")
 
@@ -314,19 +387,59 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ editing contract
     def set_current_gt(self, labels: np.ndarray | None) -> None:
         """Replace the ground truth shown (e.g. the editor's document array) and repaint."""
-        self.current_gt = labels
+        self.workspace.set_shown_gt(labels)
         self.grid.set_gt(labels)
 
     def rescore_current(self) -> None:
-        """Recompute the current image's scores after an edit and refresh its browser row."""
-        if self.current_stem is None or not self.current_results or self.current_gt is None \
-                or self.classes_differ:
+        """Recompute the shown image's scores from ITS prediction after an edit (the browser row shows them;
+        the dataset totals change when the labels are saved: ``labels_committed``)."""
+        stem, gt = self.current_stem, self.current_gt
+        if stem is None or gt is None or self.classes_differ:
             return
-        from app.workers import score_image
+        scores = self.workspace.preview_scores(stem, gt)
+        if scores is None:
+            return
+        self.current_scores = scores
+        self.browser.model.update_row(stem, scores=scores)
+        self._show_stride()
 
-        n = self.model_set.num_classes if self.model_set else len(self.class_names)
-        self.current_scores = score_image(self.current_gt, self.current_results, n)
-        self.browser.model.update_row(self.current_stem, scores=self.current_scores)
+    def labels_committed(self, stem: str, labels: np.ndarray) -> None:
+        """``stem``'s labels were saved or restored: its scores, the dataset totals and the sorted browser
+        follow at once, from stem's own prediction (re-predicted on the worker when not at hand)."""
+        if not self.workspace.commit_labels(stem, labels):
+            self.client.rescore(stem, np.array(labels, copy=True))
+        self.browser.model.resort(stem)
+
+    def _on_rescored(self, item) -> None:
+        """The worker scored saved labels (run 0) against the image's own prediction."""
+        if item.run_id != 0 or item.model_id != self.workspace.model_id:
+            return
+        if item.confusions is None:
+            self.workspace.book.set_failed(item.stem, item.error)
+        else:
+            self.workspace.record_scored(item.stem, item.confusions, item.mean_conf)
+        self.browser.model.resort(item.stem)
+
+    def _on_book_replaced(self, book) -> None:
+        """New (dataset, model) pair: no score of the old pair stays on screen."""
+        book.image_changed.connect(self._book_image_changed)
+        book.totals_changed.connect(self._book_totals_changed)
+        self.browser.model.clear_scores()
+        self.current_scores = {}
+
+    def _book_image_changed(self, stem: str) -> None:
+        book = self.workspace.book
+        if stem in book.failed:
+            self.browser.model.update_row(stem, error=book.failed[stem])
+        elif stem in book.rows:
+            self.browser.model.update_row(stem, scores=book.rows[stem], error="")
+            if stem == self.current_stem and not self._edited(stem):
+                self.current_scores = dict(book.rows[stem])
+
+    def _book_totals_changed(self) -> None:
+        if self.evaluation.running:
+            return  # the panel shows the totals when the run ends
+        self.evaluation.totals_changed()
         self._show_stride()
 
     def mark_corrected(self, stem: str, corrected: bool) -> None:
@@ -345,8 +458,10 @@ class MainWindow(QMainWindow):
         elif shown:
             self.browser.select_stem(shown[0])
 
-    def _may_leave_image(self) -> bool:
-        return all(hook() for hook in list(self.before_image_change))
+    def _may_leave_image(self, then=None) -> bool:
+        """Ask the ``before_image_change`` hooks. A hook may answer False while it finishes in the background
+        (saving edits off the GUI thread) and call ``then()`` when done: the navigation happens then."""
+        return all(hook(then=then) for hook in list(self.before_image_change))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate_dataset(self, *, show_panel: bool = True) -> None:
@@ -381,17 +496,19 @@ class MainWindow(QMainWindow):
         if modal_box:
             self.error_box.add(message)
 
-    def _keep(self, task: BackgroundTask) -> BackgroundTask:
-        self._tasks.append(task)
-        task.signals.done.connect(lambda _o, t=task: self._tasks.remove(t) if t in self._tasks else None)
-        task.signals.failed.connect(lambda _m, t=task: self._tasks.remove(t) if t in self._tasks else None)
-        return task
-
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if not self._side_docks_sized:  # once, at the size the window opens with; later the user's sizes
             self._side_docks_sized = True
             window_layout.size_side_docks(self)
+
+    def ask_stop_jobs(self, names: list[str]) -> bool:
+        """Closing while an export or fine-tune runs: stop it and quit (True), or keep working."""
+        what = " and ".join(dict.fromkeys(names))
+        answer = QMessageBox.question(
+            self, "Quit FCN Studio", f"The {what} is still running. Stop it and quit? (An export that is "
+            "stopped leaves its destination as it was; a fine-tune keeps its last checkpoint.)")
+        return answer == QMessageBox.StandardButton.Yes
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
@@ -402,11 +519,14 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if not self._may_leave_image():
+        if not self._may_leave_image(then=self.close):
             event.ignore()
             return
-        for task in self._tasks:
-            task.cancel()
+        long_jobs = self.jobs.running("export", "fine-tune")
+        if long_jobs and not self.ask_stop_jobs([j.name for j in long_jobs]):
+            event.ignore()
+            return
+        self.jobs.shutdown()  # cancels and joins every job
         self.evaluation.shutdown()
         self.client.shutdown()
         super().closeEvent(event)

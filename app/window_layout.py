@@ -9,6 +9,7 @@ from app import file_actions
 from app.actions import Actions
 from app.browser import ImageBrowser
 from app.evaluation_panel import EvaluationPanel
+from app.evaluation_run import EvaluationRun
 from app.views.banner import WarningBanner
 from app.views.bottom_dock import PanelRoom, ScrollingDockContent
 from app.views.legend import ClassLegend
@@ -44,7 +45,7 @@ def build_widgets(self) -> None:
     self.setCentralWidget(central)
     self.browser = ImageBrowser()
     self.legend = ClassLegend()
-    self.evaluation = EvaluationPanel()
+    self.evaluation = EvaluationPanel(EvaluationRun(self.client, self.workspace, self))
     self.docks: dict[str, QDockWidget] = {}
     for key, title, widget, area in (
         ("browser", "Images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea),

@@ -11,16 +11,16 @@ import os
 import sys
 import threading
 import time
-import traceback
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
+from app.error_log import log_exception
 from app.model_set import ModelSet, load_model_set
+from app.workspace import classes_present, image_confusions
 
 #: Niceness of the inference thread relative to the GUI thread (0 = same priority).
 WORKER_NICE = 5
@@ -30,16 +30,32 @@ GIL_SWITCH_INTERVAL_S = 0.001
 
 @dataclass
 class ImageResult:
-    """Everything the window needs to show one image: pixels, ground truth, per-stride predictions, scores."""
+    """Everything the window needs to show one image: pixels, ground truth, per-stride predictions and the
+    image's own confusion matrices against them."""
 
     req_id: int
     stem: str
     image: np.ndarray
     gt: np.ndarray | None
-    results: dict[int, Any] | None  # {stride: StrideResult}, None without a model
+    results: dict[int, Any] | None  # {stride: StrideResult}, None without a model (or not yet: image first)
     model_id: str | None
-    scores: dict[int, dict] = field(default_factory=dict)  # {stride: {mean_iu, pixel_acc, error_frac, ...}}
+    confusions: dict[int, np.ndarray] | None = None  # {stride: gt x pred matrix}; None: not scored
+    score_error: str = ""  # why the image could not be scored (label size / values)
     classes_present: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class ScoredImage:
+    """One image scored by the worker for an evaluation run (``run_id`` > 0) or a re-score (``run_id`` 0)."""
+
+    run_id: int
+    stem: str
+    model_id: str | None
+    confusions: dict[int, np.ndarray] | None
+    mean_conf: dict[int, float] = field(default_factory=dict)
+    classes_present: list[int] = field(default_factory=list)
+    error: str = ""
     seconds: float = 0.0
 
 
@@ -52,40 +68,23 @@ def describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, ValueError | OSError) else f"{name}: {text}"
 
 
-def score_image(gt: np.ndarray | None, results: dict[int, Any] | None,
-                num_classes: int) -> dict[int, dict]:
-    """Per-stride image scores (mean IU, pixel accuracy, error fraction, mean confidence, per-class IU)."""
-    if not results:
-        return {}
-    from fcn_core.metrics import confusion_matrix, scores_from_confusion
-
-    out: dict[int, dict] = {}
-    for stride, res in results.items():
-        row: dict = {"mean_conf": float(np.mean(res.confidence))}
-        if gt is not None and gt.shape == res.labels.shape:
-            try:
-                cm = confusion_matrix(gt, res.labels, num_classes)
-            except ValueError as exc:  # e.g. GT classes beyond the model's: show it, say why unscored
-                row["score_error"] = str(exc)
-                out[stride] = row
-                continue
-            s = scores_from_confusion(cm)
-            total = int(cm.sum())
-            row.update(mean_iu=s["mean_iu"], pixel_acc=s["pixel_acc"],
-                       error_frac=(1.0 - s["pixel_acc"]) if total else float("nan"),
-                       per_class_iu=[v["iu"] for v in s["per_class"].values()])
-        out[stride] = row
-    return out
-
-
 class InferenceWorker(QObject):
-    """Lives on the inference thread. Call its slots only through queued signals (see InferenceClient)."""
+    """Lives on the inference thread and is the ONLY code that runs the model. Call its slots only through
+    queued signals (see InferenceClient).
 
+    Work is taken in priority order, one item per event-loop turn (so a new request always gets in next): the
+    image the user asked for; re-scores of saved labels; the running evaluation, image by image; prefetching
+    the neighbours of the image on screen.
+    """
+
+    image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
     models_loaded = Signal(object)  # ModelSet
     models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
+    scored = Signal(object)  # ScoredImage
+    evaluation_done = Signal(int, bool)  # run id, cancelled
 
     def __init__(self) -> None:
         super().__init__()
@@ -94,6 +93,10 @@ class InferenceWorker(QObject):
         self._pending: tuple[int, str, bool] | None = None
         self._prefetch: list[str] = []
         self._prefetched: OrderedDict[str, ImageResult] = OrderedDict()
+        self._rescore: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._eval_run = 0
+        self._eval_queue: deque[str] = deque()
+        self._eval_cancel = threading.Event()
         self.computed_count = 0
         self.dropped_count = 0
         self._timer = QTimer(self)  # moves with this object; fires in the worker thread
@@ -118,6 +121,8 @@ class InferenceWorker(QObject):
         """Runs in the worker thread: stop the timer, go back to the GUI thread, end this thread."""
         self._timer.stop()
         self._pending, self._prefetch = None, []
+        self._eval_queue.clear()
+        self._rescore.clear()
         thread = QThread.currentThread()
         app = QCoreApplication.instance()
         if app is not None:
@@ -126,10 +131,12 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def set_dataset(self, dataset) -> None:
-        """Read images from this dataset from now on."""
+        """Read images from this dataset from now on (an evaluation of the old one ends)."""
         self.dataset = dataset
         self._prefetched.clear()
+        self._rescore.clear()
         self._pending = None
+        self._end_evaluation(cancelled=True)
 
     @Slot(object, object, str)
     def load_models(self, paths: list, device: object, precision: str) -> None:
@@ -137,10 +144,13 @@ class InferenceWorker(QObject):
         try:
             models = load_model_set(paths, device=device or None, precision=precision)
         except Exception as exc:  # noqa: BLE001 - any failure is shown to the user, the worker keeps running
+            log_exception(f"loading {paths}", exc)
             self.models_failed.emit(describe_error(exc))
             return
         self.models = models
         self._prefetched.clear()
+        self._rescore.clear()
+        self._end_evaluation(cancelled=True)
         self.models_loaded.emit(models)
 
     @Slot(str)
@@ -157,6 +167,39 @@ class InferenceWorker(QObject):
         self._prefetch = [s for s in prefetch if s != stem]
         self._timer.start()
 
+    @Slot(str, object)
+    def rescore(self, stem: str, labels: np.ndarray) -> None:
+        """Score ``labels`` (stem's saved labels) against stem's own prediction; answers with ``scored``."""
+        self._rescore[stem] = labels
+        self._rescore.move_to_end(stem)
+        self._timer.start()
+
+    @Slot(int, object)
+    def evaluate(self, run_id: int, stems: list) -> None:
+        """Score ``stems`` one by one at every stride (after the user's own requests); ends with
+        ``evaluation_done(run_id, cancelled)``. A new run replaces one in progress."""
+        self._end_evaluation(cancelled=True)
+        self._eval_cancel.clear()
+        self._eval_run = run_id
+        self._eval_queue = deque(stems)
+        if not stems:
+            self._end_evaluation(cancelled=False)
+        self._timer.start()
+
+    def cancel_evaluation(self) -> None:
+        """Thread-safe: the running evaluation stops after the image in flight."""
+        self._eval_cancel.set()
+        QTimer.singleShot(0, self, self._timer.start)
+
+    def _end_evaluation(self, *, cancelled: bool) -> None:
+        if self._eval_run:
+            run, self._eval_run = self._eval_run, 0
+            self._eval_queue.clear()
+            self.evaluation_done.emit(run, cancelled)
+
+    def _read(self, stem: str) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.dataset.image(stem), self.dataset.label(stem)
+
     def _load(self, req_id: int, stem: str, need_predictions: bool) -> ImageResult:
         t0 = time.perf_counter()
         cached = self._prefetched.pop(stem, None)
@@ -165,33 +208,73 @@ class InferenceWorker(QObject):
                                    or not need_predictions):
             cached.req_id = req_id
             return cached
-        image = self.dataset.image(stem)
-        gt = self.dataset.label(stem)
+        image, gt = self._read(stem)
+        model_id = models.model_id if models else None
+        if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
+            self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
+                                              classes_present=classes_present(gt)))
         results = models.predict(image) if (models is not None and need_predictions) else None
-        num_classes = models.num_classes if models else int(getattr(self.dataset, "num_classes", 0) or 0)
-        present = [int(c) for c in np.flatnonzero(np.bincount(gt.ravel(), minlength=256)[:255])] \
-            if gt is not None else []
-        return ImageResult(req_id, stem, image, gt, results, models.model_id if models else None,
-                           score_image(gt, results, num_classes), present, time.perf_counter() - t0)
+        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt))
+        if results is not None:
+            try:
+                out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
+            except ValueError as exc:  # shown, and why it is not scored
+                out.score_error = str(exc)
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    def _score(self, run_id: int, stem: str, labels: np.ndarray | None = None) -> ScoredImage:
+        """Predict ``stem`` and score it against its labels (given, or the dataset's)."""
+        t0 = time.perf_counter()
+        models = self.models
+        out = ScoredImage(run_id, stem, models.model_id if models else None, None)
+        try:
+            image = self.dataset.image(stem)
+            gt = self.dataset.label(stem) if labels is None else labels
+            if gt is None:
+                raise ValueError(f"{stem}: no ground-truth label to evaluate against")
+            if models is None:
+                raise ValueError("no model is loaded")
+            results = models.predict(image)
+            out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
+            out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
+            out.classes_present = classes_present(gt)
+        except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
+            if not isinstance(exc, ValueError | OSError):
+                log_exception(f"scoring {stem}", exc)
+            out.confusions, out.error = None, describe_error(exc)
+        out.seconds = time.perf_counter() - t0
+        return out
 
     @Slot()
     def _drain(self) -> None:
-        """Compute the newest request, else prefetch one image; reschedule while work remains."""
+        """Do the most urgent piece of work; reschedule while work remains."""
         if self.dataset is None:
             self._pending, self._prefetch = None, []
+            self._end_evaluation(cancelled=True)
             return
+        if self._eval_run and self._eval_cancel.is_set():
+            self._end_evaluation(cancelled=True)
         if self._pending is not None:
             req_id, stem, need = self._pending
             self._pending = None
             try:
                 result = self._load(req_id, stem, need)
             except Exception as exc:  # noqa: BLE001 - reported, never fatal
-                traceback.print_exc()
+                log_exception(f"loading {stem}", exc)
                 self.failed.emit(req_id, stem, describe_error(exc))
             else:
                 self.computed_count += 1
                 self.computed.emit(req_id)
                 self.result_ready.emit(result)
+        elif self._rescore:
+            stem, labels = self._rescore.popitem(last=False)
+            self.scored.emit(self._score(0, stem, labels))
+        elif self._eval_run and self._eval_queue:
+            run = self._eval_run
+            self.scored.emit(self._score(run, self._eval_queue.popleft()))
+            if not self._eval_queue:
+                self._end_evaluation(cancelled=False)
         elif self._prefetch:
             stem = self._prefetch.pop(0)
             if stem not in self._prefetched:
@@ -201,21 +284,27 @@ class InferenceWorker(QObject):
                         self._prefetched.popitem(last=False)
                 except Exception:  # noqa: BLE001 - a bad file is reported when the user opens it
                     pass
-        if self._pending is not None or self._prefetch:
+        evaluating = bool(self._eval_run and self._eval_queue)
+        if self._pending is not None or self._prefetch or self._rescore or evaluating:
             self._timer.start()
 
 
 class InferenceClient(QObject):
     """GUI-thread handle: starts the worker thread, numbers requests, forwards results."""
 
+    image_ready = Signal(object)  # ImageResult without predictions
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
     models_loaded = Signal(object)  # ModelSet
     models_failed = Signal(str)
+    scored = Signal(object)  # ScoredImage
+    evaluation_done = Signal(int, bool)
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _load_models = Signal(object, object, str)
     _forget = Signal(str)
+    _rescore = Signal(str, object)
+    _evaluate = Signal(int, object)
     _stop = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -228,13 +317,19 @@ class InferenceClient(QObject):
         self._set_dataset.connect(self.worker.set_dataset)
         self._load_models.connect(self.worker.load_models)
         self._forget.connect(self.worker.forget)
+        self._rescore.connect(self.worker.rescore)
+        self._evaluate.connect(self.worker.evaluate)
         self._stop.connect(self.worker.stop)
         # relayed through this GUI-thread object, so even plain callables connected here run in the GUI thread
+        self.worker.image_ready.connect(self.image_ready)
         self.worker.result_ready.connect(self.result_ready)
         self.worker.failed.connect(self.failed)
         self.worker.models_loaded.connect(self.models_loaded)
         self.worker.models_failed.connect(self.models_failed)
+        self.worker.scored.connect(self.scored)
+        self.worker.evaluation_done.connect(self.evaluation_done)
         self._next_id = 0
+        self._next_run = 0
         self.latest_id = -1
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.thread.started.connect(self.worker.lower_priority)
@@ -259,6 +354,20 @@ class InferenceClient(QObject):
         """Invalidate the worker's prefetched copy of an image."""
         self._forget.emit(stem)
 
+    def rescore(self, stem: str, labels: np.ndarray) -> None:
+        """Score saved labels against stem's own prediction on the worker (answer: ``scored`` with run 0)."""
+        self._rescore.emit(stem, labels)
+
+    def evaluate(self, stems: list[str]) -> int:
+        """Start scoring ``stems`` on the worker; returns the run id that ``scored`` and
+        ``evaluation_done`` carry."""
+        self._next_run += 1
+        self._evaluate.emit(self._next_run, list(stems))
+        return self._next_run
+
+    def cancel_evaluation(self) -> None:
+        self.worker.cancel_evaluation()
+
     @property
     def stats(self) -> dict[str, int]:
         """How many requests were computed and dropped as stale."""
@@ -267,45 +376,8 @@ class InferenceClient(QObject):
     def shutdown(self, timeout_ms: int = 10000) -> None:
         """Stop the thread (waits for the forward pass in flight)."""
         if self.thread.isRunning():
+            self.worker.cancel_evaluation()
             self._stop.emit()
             if not self.thread.wait(timeout_ms):
                 self.thread.quit()
                 self.thread.wait(timeout_ms)
-
-
-class _TaskSignals(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-    progress = Signal(object)
-
-
-class BackgroundTask(QRunnable):
-    """Run ``fn(report)`` on the global thread pool (dataset scans, file listing): the GUI never waits.
-
-    ``report(obj)`` sends partial results to ``signals.progress`` in the GUI thread; the return value goes to
-    ``signals.done`` and an exception's plain-words message to ``signals.failed``. ``cancel()`` sets
-    ``cancelled`` for ``fn`` to poll.
-    """
-
-    def __init__(self, fn: Callable[[Callable[[object], None]], object]):
-        super().__init__()
-        self.fn = fn
-        self.signals = _TaskSignals()
-        self.cancelled = False
-        self.setAutoDelete(False)  # the owner keeps a reference until done
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def run(self) -> None:  # noqa: D102 - QRunnable API
-        try:
-            out = self.fn(self.signals.progress.emit)
-        except Exception as exc:  # noqa: BLE001 - reported to the window
-            self.signals.failed.emit(describe_error(exc))
-        else:
-            self.signals.done.emit(out)
-
-    def start(self) -> BackgroundTask:
-        """Queue on the global pool; returns self."""
-        QThreadPool.globalInstance().start(self)
-        return self

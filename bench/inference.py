@@ -290,7 +290,8 @@ def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
                 c = counts[key]
                 c[0], c[1], c[2] = c[0] + same, c[1] + a[s].labels.size, min(c[2], same / a[s].labels.size)
     best_counts = counts.pop("best")
-    return {"model": model_desc, "photos": len(photos), "setting": settings["best"], "reference": "fp32, NCHW",
+    return {"model": model_desc, "photos": len(photos), "setting": settings["best"],
+            "reference": "fp32, NCHW",
             "equal_fraction": round(best_counts[0] / best_counts[1], 6),
             "worst_image_stride_fraction": round(best_counts[2], 6),
             "other_precisions": {

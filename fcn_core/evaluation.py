@@ -2,7 +2,8 @@
 
 Shared by ``fcn evaluate`` and the GUI. A report is a plain dict: ``pixel_acc, mean_acc, mean_iu, fw_iu``
 (fractions), ``per_class`` (name → {iu, acc}), ``per_image`` (stem → {mean_iu, pixel_acc, error_frac}),
-``confusion`` (list of rows, GT × prediction), plus ``images`` (count) and ``stopped``.
+``confusion`` (list of rows, GT × prediction), plus ``images`` (count of images scored), ``stopped`` and
+``failed`` (images that could not be scored: ``[{"stem", "file", "error"}]``; a bad file does not stop a run).
 """
 
 from __future__ import annotations
@@ -14,33 +15,40 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fcn_core import VOID
 from fcn_core.data.atomic import atomic_write_text
-from fcn_core.data.errors import DataError
+from fcn_core.data.errors import DataError, failure
 from fcn_core.data.names import name_key
 from fcn_core.metrics import (
-    ConfusionAccumulator,
     confusion_matrix,
     image_scores_from_confusion,
     scores_from_confusion,
 )
 
+if TYPE_CHECKING:
+    from fcn_core.data.formats.guards import NearbyColourTable
+
 Progress = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
+#: ``on_image(stem, matrices, error)`` once per image: ``matrices`` is ``{stride: confusion matrix}`` (int64,
+#: rows GT, columns prediction; folders: the key is 0) and ``error`` None, or ``matrices`` None and ``error``
+#: the exception that kept the image from being scored (a DataError names the file).
+OnImage = Callable[[str, "dict[int, np.ndarray] | None", "BaseException | None"], None]
 
 
 def make_report(cm: np.ndarray, class_names: Sequence[str], per_image: dict[str, dict[str, float]],
-                stopped: bool = False) -> dict[str, Any]:
+                stopped: bool = False, failed: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Assemble a report dict from a set's confusion matrix and per-image scores."""
     report = scores_from_confusion(cm, class_names)
     report["per_image"] = per_image
     report["confusion"] = np.asarray(cm).astype(int).tolist()
     report["images"] = len(per_image)
     report["stopped"] = stopped
+    report["failed"] = [dict(f) for f in failed]
     return report
 
 
@@ -84,12 +92,20 @@ def class_names_mismatch(model_names: Sequence[str], dataset_names: Sequence[str
 
 
 def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, progress: Progress | None = None,
-                     should_stop: ShouldStop | None = None) -> dict[int, dict[str, Any]]:
+                     should_stop: ShouldStop | None = None, *, stems: Sequence[str] | None = None,
+                     on_image: OnImage | None = None) -> dict[int, dict[str, Any]]:
     """Run ``predictor`` over the labelled samples of ``dataset`` (one split or all); ``{stride: report}``.
 
-    Each image is predicted once for all the model's strides. Samples without a label are skipped. Labels are
-    read with the dataset's void mapping (void 255) and corrections applied. ``should_stop()`` returning True
-    ends early with the images done so far (``stopped`` True).
+    Each image is predicted once for all the model's strides (``predictor.predict(image,
+    with_confidence=False)``; ``predictor`` also needs ``num_classes``, ``class_names`` and ``strides``).
+    Samples without a label are skipped; ``stems`` evaluates exactly these images instead (in this order;
+    one without a label counts as failed). Labels are read with the dataset's void mapping (void 255) and
+    corrections applied. An image that cannot be scored (unreadable photo or label, sizes that differ,
+    values that are no class, a prediction error) does not stop the run: it is listed in every stride's
+    ``failed`` and left out of the scores. ``on_image`` (see :data:`OnImage`) is called once per image,
+    ``progress(done, total)`` after it. ``should_stop()`` returning True ends early with the images done so
+    far (``stopped`` True). Every stride of the model has a report, also when no image was scored.
+    Raises ValueError when the class counts differ and DataError when there is no labelled image at all.
     """
     n = dataset.num_classes
     if predictor.num_classes != n:
@@ -97,30 +113,53 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
                          f"({_names_preview(predictor.class_names)}) but dataset {dataset.root} has {n} "
                          f"({_names_preview(dataset.class_names)}); "
                          "use a model trained on this dataset's classes")
-    samples = [s for s in dataset.split(split) if s.label_path is not None]
-    if not samples:
-        raise DataError(dataset.root, f"no labelled images{'' if split is None else f' in split {split!r}'}")
-    accs: dict[int, ConfusionAccumulator] = {}
-    per_image: dict[int, dict[str, dict[str, float]]] = {}
+    if stems is not None:
+        samples = [dataset.sample(stem) for stem in stems]
+    else:
+        samples = [s for s in dataset.split(split) if s.label_path is not None]
+        if not samples:
+            raise DataError(dataset.root,
+                            f"no labelled images{'' if split is None else f' in split {split!r}'}")
+    strides = sorted((int(s) for s in predictor.strides), reverse=True)
+    totals = {stride: np.zeros((n, n), dtype=np.int64) for stride in strides}
+    per_image: dict[int, dict[str, dict[str, float]]] = {stride: {} for stride in strides}
+    failed: list[dict[str, Any]] = []
     stopped = False
     for i, s in enumerate(samples):
         if should_stop is not None and should_stop():
             stopped = True
             break
-        gt = dataset.label(s.stem)
-        image = dataset.image(s.stem)
-        if image.shape[:2] != gt.shape:
-            raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
-                                          f"{image.shape[1]}x{image.shape[0]}")
-        # Labels only (arg-max on the device): scoring needs no softmax/confidence maps.
-        for stride, result in predictor.predict(image, with_confidence=False).items():
-            acc = accs.setdefault(stride, ConfusionAccumulator(n))
-            cm = acc.update(gt, result.labels)
-            per_image.setdefault(stride, {})[s.stem] = image_scores_from_confusion(cm)
+        try:
+            matrices = _score_sample(predictor, dataset, s, n)
+        except Exception as exc:  # noqa: BLE001 - one bad image must not stop the run: it is reported
+            failed.append(failure(s.stem, exc, s.label_path or s.image_path))
+            if on_image is not None:
+                on_image(s.stem, None, exc)
+        else:
+            for stride, cm in matrices.items():
+                totals.setdefault(stride, np.zeros((n, n), dtype=np.int64))
+                totals[stride] += cm
+                per_image.setdefault(stride, {})[s.stem] = image_scores_from_confusion(cm)
+            if on_image is not None:
+                on_image(s.stem, matrices, None)
         if progress is not None:
             progress(i + 1, len(samples))
-    return {stride: make_report(accs[stride].matrix, dataset.class_names, per_image[stride], stopped)
-            for stride in sorted(accs, reverse=True)}
+    return {stride: make_report(totals[stride], dataset.class_names, per_image[stride], stopped, failed)
+            for stride in sorted(totals, reverse=True)}
+
+
+def _score_sample(predictor: Any, dataset: Any, s: Any, n: int) -> dict[int, np.ndarray]:
+    """One image's confusion matrix per stride; raises (a DataError names the file) when it cannot be."""
+    gt = dataset.label(s.stem)
+    if gt is None:
+        raise DataError(s.image_path, "no label to evaluate against")
+    image = dataset.image(s.stem)
+    if image.shape[:2] != gt.shape:
+        raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
+                                      f"{image.shape[1]}x{image.shape[0]}")
+    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps.
+    results = predictor.predict(image, with_confidence=False)
+    return {int(stride): confusion_matrix(gt, result.labels, n) for stride, result in results.items()}
 
 
 def _label_files(folder: Path, side: str) -> dict[str, Path]:
@@ -148,14 +187,17 @@ def _names_near(folder: Path) -> list[str] | None:
 def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str], *,
                      num_classes: int | None = None, ignore_index: int = VOID,
                      class_names: Sequence[str] | None = None, progress: Progress | None = None,
-                     should_stop: ShouldStop | None = None) -> dict[str, Any]:
+                     should_stop: ShouldStop | None = None,
+                     on_image: OnImage | None = None) -> dict[str, Any]:
     """Compare prediction label PNGs with ground-truth label PNGs matched by file stem; one report.
 
     Ground-truth pixels equal to ``ignore_index`` are void. ``num_classes`` defaults to the length of a
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
-    one side, size mismatches and out-of-range values are DataErrors naming the files.
+    one side are a DataError naming them (nothing is scored). A pair that cannot be scored (unreadable file,
+    sizes that differ, values out of range) is listed in ``failed`` and the others are scored; ``on_image``
+    (see :data:`OnImage`, stride key 0) is called once per pair.
     """
-    from fcn_core.data.formats.guards import NearbyColourTable, read_folder_label, refuse_instance_maps
+    from fcn_core.data.formats.guards import NearbyColourTable, refuse_instance_maps
 
     refuse_instance_maps(Path(pred_dir), "--pred (predicted class labels)")
     refuse_instance_maps(Path(gt_dir), "--gt (ground-truth class labels)")
@@ -183,6 +225,7 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     width = num_classes if num_classes is not None else 256
     total = np.zeros((width, width), dtype=np.int64)
     per_image: dict[str, dict[str, float]] = {}
+    failed: list[dict[str, Any]] = []
     stems = sorted(gt_files)
     stopped = False
     for i, stem in enumerate(stems):
@@ -190,24 +233,17 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             stopped = True
             break
         try:
-            gt = read_folder_label(gt_files[stem], table=gt_table, class_names=class_names,
-                                   void_value=ignore_index, num_classes=num_classes)
-        except DataError as exc:
-            if "neither classes" not in exc.problem:
-                raise
-            # Typically a dataset whose void is not 255 (CamVid: 11): say how to tell us.
-            raise DataError(exc.path, f"{exc.problem} (ignore index {ignore_index}); if one of these values "
-                                      "marks void, pass it as the ignore index (--ignore-index)") from exc
-        pred = read_folder_label(pred_files[stem], table=pred_table, class_names=class_names)
-        if gt.shape != pred.shape:
-            raise DataError(pred_files[stem], f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "
-                                              f"truth {gt_files[stem]} is {gt.shape[1]}x{gt.shape[0]}")
-        try:
-            cm = confusion_matrix(gt, pred, width, VOID)
-        except ValueError as exc:
-            raise DataError(pred_files[stem], str(exc)) from exc
-        total += cm
-        per_image[stem] = image_scores_from_confusion(cm)
+            cm = _score_pair(pred_files[stem], gt_files[stem], width, num_classes, ignore_index,
+                             pred_table, gt_table, class_names)
+        except DataError as exc:  # one bad file must not stop the run: it is reported
+            failed.append(failure(stem, exc))
+            if on_image is not None:
+                on_image(stem, None, exc)
+        else:
+            total += cm
+            per_image[stem] = image_scores_from_confusion(cm)
+            if on_image is not None:
+                on_image(stem, {0: cm}, None)
         if progress is not None:
             progress(i + 1, len(stems))
     if num_classes is None:
@@ -215,7 +251,33 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
         n = int(used.max()) + 1 if used.size else 1
         total = total[:n, :n]
     names = list(class_names) if class_names is not None else [str(i) for i in range(total.shape[0])]
-    return make_report(total, names, per_image, stopped)
+    return make_report(total, names, per_image, stopped, failed)
+
+
+def _score_pair(pred_path: Path, gt_path: Path, width: int, num_classes: int | None, ignore_index: int,
+                pred_table: NearbyColourTable, gt_table: NearbyColourTable,
+                class_names: Sequence[str] | None) -> np.ndarray:
+    """The confusion matrix of one prediction file against its GT file; DataError naming the bad file.
+    Colour (RGB) labels are decoded through the colour table beside them, never through guessed colours."""
+    from fcn_core.data.formats.guards import read_folder_label
+
+    try:
+        gt = read_folder_label(gt_path, table=gt_table, class_names=class_names, void_value=ignore_index,
+                               num_classes=num_classes)
+    except DataError as exc:
+        if "neither classes" not in exc.problem:
+            raise
+        # Typically a dataset whose void is not 255 (CamVid: 11): say how to tell us.
+        raise DataError(exc.path, f"{exc.problem} (ignore index {ignore_index}); if one of these values "
+                                  "marks void, pass it as the ignore index (--ignore-index)") from exc
+    pred = read_folder_label(pred_path, table=pred_table, class_names=class_names)
+    if gt.shape != pred.shape:
+        raise DataError(pred_path, f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "
+                                   f"truth {gt_path} is {gt.shape[1]}x{gt.shape[0]}")
+    try:
+        return confusion_matrix(gt, pred, width, VOID)
+    except ValueError as exc:
+        raise DataError(pred_path, str(exc)) from exc
 
 
 def _jsonable(obj: Any) -> Any:

@@ -6,6 +6,8 @@ blended with label colours), ``ImageSets/Segmentation/*.txt``, ``class_names.txt
 image: sources, corrected?, changed pixels, SHA-256 of the written files). Other formats (``index-png``,
 ``cityscapes``, ``cvat-mask``) are written by ``fcn_core.data.formats.writers``. Every label file written is
 read back and compared with the label map meant (``manifest["verified"]``); any difference stops the export.
+An image whose own files are bad (unreadable, wrong size, values that are no class) is read and checked
+before anything of it is written, then left out and listed under ``manifest["failed"]``; the rest go on.
 Everything is built in a hidden folder next to the destination and moved into place at the end, so an
 interrupted export leaves nothing half-written.
 """
@@ -21,14 +23,14 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from fcn_core import VOID
 from fcn_core.data.atomic import default_mode
-from fcn_core.data.datasets import Dataset, open_dataset
-from fcn_core.data.errors import DataError
+from fcn_core.data.datasets import Dataset, Sample, open_dataset
+from fcn_core.data.errors import DataError, describe_failures, failure
 from fcn_core.data.formats.writers import FORMATS, Writer, make_writer
 
 
@@ -76,38 +78,86 @@ def _is_within(inner: Path, outer: Path) -> bool:
         return False
 
 
+def _source_folders(dataset: Dataset, labels_dir: Path | None) -> list[tuple[str, Path]]:
+    """The folders an export must never write into nor replace: the dataset, its image and label folders
+    (wherever they are: a descriptor may point outside the root) and the corrections folder."""
+    folders: dict[Path, str] = {dataset.root.resolve(): "the source dataset"}
+    for s in dataset.samples:
+        if s.image_path is not None:
+            folders.setdefault(s.image_path.parent.resolve(), "the source image folder")
+        if s.original_label_path is not None:
+            folders.setdefault(s.original_label_path.parent.resolve(), "the source label folder")
+    if labels_dir is not None:
+        folders.setdefault(labels_dir.resolve(), "the corrections folder")
+    return [(what, folder) for folder, what in folders.items()]
+
+
 def _check_destination(out: Path, dataset: Dataset, labels_dir: Path | None, force: bool) -> None:
-    if _is_within(dataset.root, out) or (labels_dir is not None and _is_within(labels_dir, out)):
-        raise DataError(out, "destination holds the source dataset or its corrections; choose another folder")
+    # Symlinks resolved: a link to the dataset is the dataset. Inside or around a source folder, replacing
+    # the destination (--force) or moving the export into place could delete photos or ground truth.
+    folders = sorted(_source_folders(dataset, labels_dir), key=lambda wf: len(wf[1].parts))
+    for what, folder in reversed(folders):  # the innermost folder says best where the destination is
+        if _is_within(out, folder):
+            raise DataError(out, f"destination is inside {what} {folder}; exporting there could overwrite or "
+                                 "delete source files, choose a folder outside the dataset")
+    for what, folder in folders:
+        if _is_within(folder, out):
+            raise DataError(out, f"destination holds {what} {folder}; exporting there would delete it, "
+                                 "choose another folder")
     if out.exists() and not out.is_dir():
         raise DataError(out, "destination exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise DataError(out, "destination folder is not empty (use --force to replace it)")
 
 
-def _export_one(dataset: Dataset, stem: str, tmp: Path, writer: Writer) -> dict[str, Any]:
+class _Read(NamedTuple):
+    """One sample, read and checked, ready for the writer."""
+
+    sample: Sample
+    image: np.ndarray
+    labels: np.ndarray
+    changed: int | None  # pixels the correction changed; None when the original could not be read
+    original_error: str | None
+
+
+def _read_one(dataset: Dataset, stem: str) -> _Read:
+    """Read and check everything of ``stem`` before anything is written, so a bad file leaves no files
+    behind; DataError naming the bad file."""
     s = dataset.sample(stem)
     labels = dataset.label(stem)
     image = dataset.image(stem)
     if image.shape[:2] != labels.shape:
         raise DataError(s.label_path, f"label is {labels.shape[1]}x{labels.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
-    written = writer.write(s, image, labels)  # the format's files, each read back and compared
-    changed = 0
+    changed: int | None = 0
+    original_error = None
     if s.corrected and s.original_label_path is not None:
-        original = dataset.original_label(stem)
-        changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
-    return {
+        try:
+            original = dataset.original_label(stem)
+        except DataError as exc:  # a broken original is a reason to correct it, not to refuse the correction
+            changed, original_error = None, str(exc)
+        else:
+            changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
+    return _Read(s, image, labels, changed, original_error)
+
+
+def _write_one(item: _Read, tmp: Path, writer: Writer) -> dict[str, Any]:
+    s, labels = item.sample, item.labels
+    written = writer.write(s, item.image, labels)  # the format's files, each read back and compared
+    entry = {
         "image_source": str(s.image_path),
         "label_source": str(s.label_path),
         "original_label": None if s.original_label_path is None else str(s.original_label_path),
         "corrected": bool(s.corrected),
-        "changed_pixels": changed,
+        "changed_pixels": item.changed,
         **written,
         "image_sha256": _sha256(tmp / written["image"]),
         "label_sha256": _sha256(tmp / written["label"]),
         "size": [int(labels.shape[1]), int(labels.shape[0])],
     }
+    if item.original_error is not None:
+        entry["original_error"] = item.original_error
+    return entry
 
 
 def _unmatched_corrections(dataset: Dataset) -> list[str]:
@@ -149,11 +199,17 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
     split files are kept (``trainval`` = everything when it has none). Samples without a label are left out
     (listed under ``"skipped"``). ``force`` replaces a non-empty ``out``. If ``should_stop()`` turns True or
     anything fails, ``out`` is left as it was and the manifest says ``"stopped": True`` (or the error raises).
+
+    An image whose label or photo is bad (unreadable, wrong size, values that are no class) is left out and
+    listed under ``"failed"`` (``[{"stem", "file", "error"}]``, in dataset order); the others are exported.
+    Raises DataError when no image could be exported, and when ``out`` is inside or around the dataset,
+    its image or label folders or the corrections folder (symlinks resolved): nothing is written then.
     """
     if not isinstance(dataset, Dataset):
         dataset = open_dataset(dataset, labels_dir=labels_dir)
     elif labels_dir is not None and Path(labels_dir) != dataset.labels_dir:
-        dataset = open_dataset(dataset.root, void_value=dataset.void_value, labels_dir=labels_dir)
+        dataset = open_dataset(dataset.root, void_value=dataset.void_value, labels_dir=labels_dir,
+                               format=dataset.kind)
     out = Path(out)
     fractions = parse_split(split) if isinstance(split, str) else split
     if format not in FORMATS:
@@ -167,26 +223,37 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
         skipped = [s.stem for s in dataset.samples if s.label_path is None]
         if not labelled:
             raise DataError(dataset.root, "no labelled images to export")
-        if fractions:
-            splits = assign_split(labelled, fractions, seed)
-        else:
-            keep = set(labelled)
-            splits = {n: [s for s in stems if s in keep] for n, stems in dataset.splits.items()}
-            splits = splits or {"trainval": list(labelled)}
         writer = make_writer(format, dataset, tmp, void_value=void_value, city=city)
-        writer.prepare(splits, labelled)
+        writer.prepare(labelled)
         images: dict[str, Any] = {}
+        failed: list[dict[str, Any]] = []
         for i, stem in enumerate(labelled):
             if should_stop is not None and should_stop():
                 shutil.rmtree(tmp, ignore_errors=True)
-                return {"stopped": True, "exported": 0, "destination": str(out)}
-            images[stem] = _export_one(dataset, stem, tmp, writer)
+                return {"stopped": True, "exported": 0, "failed": [], "destination": str(out)}
+            try:
+                item = _read_one(dataset, stem)
+            except DataError as exc:  # one bad file: skip it, list it, go on with the rest
+                failed.append(failure(stem, exc, dataset.sample(stem).label_path))
+            else:  # the writer's own errors (and files read back different) stop the whole export
+                images[stem] = _write_one(item, tmp, writer)
             if progress is not None:
                 progress(i + 1, len(labelled))
+        if not images:
+            raise DataError(dataset.root, f"none of the {len(labelled)} labelled images could be exported: "
+                                          + "; ".join(describe_failures(failed, 5)))
+        exported = [stem for stem in labelled if stem in images]
+        if fractions:
+            splits = assign_split(exported, fractions, seed)
+        else:
+            keep = set(exported)
+            splits = {n: [s for s in stems if s in keep] for n, stems in dataset.splits.items()}
+            splits = splits or {"trainval": list(exported)}
         if writer.mismatches:
             raise DataError(out, f"{len(writer.mismatches)} written file(s) read back different from the "
                                  f"labels meant ({', '.join(writer.mismatches[:5])}); nothing was exported")
-        writer.finish(splits)
+        for stem, moved in writer.finish(splits).items():  # split folders, known only now
+            images[stem].update(moved)
         manifest = {
             "format": writer.name,
             "source": str(dataset.root),
@@ -201,6 +268,7 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
             "exported": len(images),
             "corrected": sum(1 for v in images.values() if v["corrected"]),
             "skipped": skipped,
+            "failed": failed,
             "unmatched_corrections": _unmatched_corrections(dataset),
             "verified": writer.verified(),
             **writer.extra_manifest(),

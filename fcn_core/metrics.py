@@ -118,6 +118,20 @@ def image_scores(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore_inde
     return image_scores_from_confusion(confusion_matrix(gt, pred, num_classes, ignore_index))
 
 
+def stride_confusions(gt: np.ndarray, labels_by_stride: dict, num_classes: int,
+                      ignore_index: int = VOID) -> dict[int, np.ndarray]:
+    """``{stride: confusion matrix}`` of one image's ground truth against each stride's predicted labels.
+
+    ``labels_by_stride`` maps a stride to a label array or to anything with ``.labels`` (a StrideResult).
+    The one per-image function behind ``fcn evaluate`` (through :class:`ConfusionAccumulator`) and the app.
+    """
+    out: dict[int, np.ndarray] = {}
+    for stride, value in labels_by_stride.items():
+        labels = getattr(value, "labels", value)
+        out[int(stride)] = confusion_matrix(gt, labels, num_classes, ignore_index)
+    return out
+
+
 def error_map(gt: np.ndarray, pred: np.ndarray, ignore_index: int = VOID) -> np.ndarray:
     """Boolean ``(H, W)``: True where the prediction differs from non-void ground truth."""
     gt = np.asarray(gt)

@@ -260,16 +260,19 @@ class Predictor:
         for stride, z in logits.items():
             if wanted is not None and stride not in wanted:
                 continue
+            # The label is always the arg-max of the logits (softmax is monotonic), with or without
+            # confidence: topk's order among tied values is unspecified, and labels must not depend on what
+            # else is asked.
+            labels = z.argmax(dim=1)
             if not with_confidence:
-                # Softmax is monotonic: the arg-max of the logits is the label, at a fraction of the cost.
-                per_stride[stride] = (z.argmax(dim=1).to(torch.uint8).cpu().numpy(), None, None)
+                per_stride[stride] = (labels.to(torch.uint8).cpu().numpy(), None, None)
                 continue
             prob = torch.softmax(z.float(), dim=1)
             k = min(2, prob.shape[1])
             top = prob.topk(k, dim=1)
-            labels = top.indices[:, 0].to(torch.uint8)
             conf = top.values[:, 0]
             margin = conf - top.values[:, 1] if k == 2 else conf.clone()
+            labels = labels.to(torch.uint8)
             # Two transfers per stride (uint8 labels; confidence+margin stacked) rather than three.
             stats = torch.stack([conf, margin], dim=1).cpu().numpy()
             per_stride[stride] = (labels.cpu().numpy(), stats[:, 0], stats[:, 1])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fcn_core.data import open_dataset, read_image, read_label
+from fcn_core.data import DataError, open_dataset, read_image, read_label
 from fcn_core.data.labelme import rasterize_labelme
 from fcn_core.data.palette import VOC_CLASSES, voc_palette
 from fcn_core.evaluation import evaluate_folders
@@ -64,6 +64,22 @@ def make_voc(root: Path, n: int = 3, h: int = H, w: int = W) -> Path:
     (seg / "val.txt").write_text(f"img{n - 1}\n")
     (root / "class_names.txt").write_text("\n".join(VOC_CLASSES) + "\n")
     return root
+
+
+def labelme_folder(folder, stems=("b", "c"), broken="a"):
+    """labelme files as labelme writes them (photo beside the JSON) and one truncated JSON sorting first."""
+    folder.mkdir(parents=True)
+    for i, stem in enumerate((broken, *stems)):
+        Image.fromarray(photo(seed=i)).save(folder / f"{stem}.jpg", quality=95)
+    for stem in stems:
+        shapes = [{"label": "cat", "points": [[1, 1], [10, 1], [10, 8]], "shape_type": "polygon",
+                   "group_id": None, "flags": {}}]
+        (folder / f"{stem}.json").write_text(json.dumps({
+            "version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": f"{stem}.jpg", "imageData": None,
+            "imageHeight": H, "imageWidth": W}, indent=2))
+    good = (folder / f"{stems[0]}.json").read_text()
+    (folder / f"{broken}.json").write_text(good[: len(good) // 2])  # cut off mid-write
+    return folder / f"{broken}.json"
 
 
 def _png_bytes(arr: np.ndarray, mode: str | None = None) -> bytes:
@@ -203,12 +219,18 @@ def _case_eval_missing_pred(root: Path) -> BadCase:
     return BadCase("eval_missing_prediction", gt, "s2", lambda: evaluate_folders(pred, gt, num_classes=21))
 
 
+def _first_failure(report: dict) -> None:
+    """Raise the first image a batch job listed under ``failed`` (it goes on with the others)."""
+    first = report["failed"][0]
+    raise DataError(first["file"], first["error"])
+
+
 def _case_eval_size_mismatch(root: Path) -> BadCase:
     gt, pred = root / "gt2", root / "pred2"
     save_png(gt / "s0.png", label_map(), "P")
     save_png(pred / "s0.png", label_map(H, W + 2) % 21, "P")
     return BadCase("eval_size_mismatch", pred / "s0.png", "but ground truth",
-                   lambda: evaluate_folders(pred, gt, num_classes=21))
+                   lambda: _first_failure(evaluate_folders(pred, gt, num_classes=21)))
 
 
 CASES: dict[str, Callable[[Path], BadCase]] = {

@@ -70,7 +70,7 @@ def test_folder_errors_are_named_and_exit_nonzero(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "b" in err and "no prediction" in err
     save_png(pred / "b.png", label_map(13, 16) % 21, "P")
-    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--no-progress"]) == 2
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--no-progress"]) == 1  # a scored
     err = capsys.readouterr().err
     assert "b.png" in err and "16x13" in err
     assert main(["evaluate", "--pred", str(pred)]) == 2
@@ -95,7 +95,7 @@ def test_camvid_style_ignore_index(tmp_path, capsys):
     rc = main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
                "--num-classes", "11", "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2 and str(tmp_path / "gt" / "x.png") in err and "[11]" in err and "--ignore-index" in err
+    assert rc == 1 and str(tmp_path / "gt" / "x.png") in err and "[11]" in err and "--ignore-index" in err
 
 
 def _tiny_multistride_checkpoint(path):

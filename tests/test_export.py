@@ -129,18 +129,28 @@ def test_labels_folder_that_does_not_exist_is_an_error(corrected, tmp_path, caps
     assert str(typo) in capsys.readouterr().err
 
 
-def test_failure_or_stop_leaves_nothing_half_written(corrected, tmp_path):
+def test_failure_or_stop_leaves_nothing_half_written(corrected, tmp_path, monkeypatch):
+    from fcn_core.data.formats import writers
+
     root, _, _ = corrected
     out = tmp_path / "o"
     export_dataset(open_dataset(root), out)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    # A broken label in the middle of the set: the error names it and the previous export is untouched.
-    save_png(root / "SegmentationClass" / "img2.png", label_map(13, 16), "P")
-    with pytest.raises(DataError, match="img2.png"):
+    # A write failing in the middle of the set (disk full): the previous export is untouched.
+    # (A bad source label only skips that image: tests/test_export_safety.py.)
+    real_write = writers.write_palette_png  # the VOC writer's label write
+
+    def write(path, *args, **kwargs):
+        if path.stem == "img2":
+            raise OSError(28, "No space left on device")
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(writers, "write_palette_png", write)
+    with pytest.raises(OSError, match="No space"):
         export_dataset(open_dataset(root), out, force=True)
+    monkeypatch.setattr(writers, "write_palette_png", real_write)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # Stopped half way: nothing is written at a fresh destination either.
-    save_png(root / "SegmentationClass" / "img2.png", label_map(seed=2), "P")
     calls = iter([False, False, True])
     man = export_dataset(open_dataset(root), tmp_path / "fresh", should_stop=lambda: next(calls))
     assert man["stopped"] and not (tmp_path / "fresh").exists()

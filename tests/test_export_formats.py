@@ -12,6 +12,7 @@ from fcn_core.cli import main
 from fcn_core.data import DataError, open_dataset, read_image, read_label, write_palette_png
 from fcn_core.data.formats import writers
 from fcn_core.export import export_dataset
+from tests import format_fixtures as fx
 from tests.bad_inputs import label_map, make_voc
 from tests.format_fixtures import make_cvat
 
@@ -42,7 +43,7 @@ def test_export_round_trip(voc, tmp_path, fmt):
     assert man["format"] == fmt and man["verified"] == {"labels": 4, "mismatches": 0}
     assert json.loads((out / "manifest.json").read_text())["verified"] == {"labels": 4, "mismatches": 0}
     again = open_dataset(out)
-    assert again.kind == {"voc": "voc", "index-png": "index", "cvat-mask": "cvat"}[fmt]
+    assert again.kind == {"voc": "voc", "index-png": "index", "cvat-mask": "cvat-mask"}[fmt]
     _same_dataset(voc, again)
     assert np.array_equal(again.label("img1")[5, 2:9], [4] * 7)  # the correction went along
 
@@ -87,7 +88,7 @@ def test_cvat_mask_export_for_cvat(voc, tmp_path, capsys):
 
 
 def test_cityscapes_export_files(voc, tmp_path):
-    # Verified by reading the files directly: the Cityscapes reader is on another branch (h-formats-a).
+    # The files themselves, read directly (the round trips through the Cityscapes reader are below).
     out = tmp_path / "cs"
     man = export_dataset(voc, out, format="cityscapes", city="bremen")
     assert man["verified"] == {"labels": 12, "mismatches": 0}  # photo, train ids and colour image per sample
@@ -105,6 +106,77 @@ def test_cityscapes_export_files(voc, tmp_path):
         assert np.array_equal(colour, pal[voc.label(stem)])
         assert man["images"][stem]["split"] == split
     assert (out / "class_names.txt").read_text().splitlines() == voc.class_names
+    assert not (out / ".unsplit").exists()  # the staging folder is gone once the files are in their split
+
+
+def test_cityscapes_round_trip_of_other_classes(voc, tmp_path, capsys):
+    # VOC's 21 classes are not Cityscapes': the reader takes them from the export's dataset.json.
+    out = tmp_path / "cs"
+    assert main(["export", "--data", str(voc.root), "--labels", str(voc.labels_dir), "--out", str(out),
+                 "--format", "cityscapes", "--city", "bremen", "--no-progress"]) == 0, capsys.readouterr().err
+    back = open_dataset(out, format="cityscapes")
+    assert back.kind == "cityscapes" and back.label_format == "mapped"
+    _same_dataset(voc, back)
+    assert back.splits == {"train": ["img0", "img1", "img2"], "val": ["img3"]}
+    assert np.array_equal(back.label("img1")[5, 2:9], [4] * 7)  # the correction went along
+    assert open_dataset(out).kind == "cityscapes"  # detected as well
+
+
+def test_cityscapes_round_trip_of_cityscapes(tmp_path):
+    from fcn_core.data.formats.cityscapes import CLASSES
+
+    src = open_dataset(fx.cityscapes(tmp_path / "src"))
+    man = export_dataset(src, tmp_path / "out", format="cityscapes")
+    back = open_dataset(tmp_path / "out", format="cityscapes")
+    labelled = [s.stem for s in src.samples if s.label_path is not None]
+    assert man["exported"] == len(labelled) == 3 and sorted(back.stems) == sorted(labelled)
+    assert back.class_names == list(CLASSES) == src.class_names
+    assert np.array_equal(back.palette, src.palette)
+    for stem in labelled:
+        assert np.array_equal(back.label(stem), src.label(stem)), stem
+        assert np.array_equal(back.image(stem), src.image(stem)), stem
+    assert back.splits == {"train": ["aachen_000000_000019", "aachen_000001_000019"],
+                           "val": ["frankfurt_000000_000294"]}
+
+
+def test_cityscapes_reader_refuses_label_ids_under_other_classes(voc, tmp_path):
+    out = tmp_path / "cs"
+    export_dataset(voc, out, format="cityscapes")
+    gt = out / "gtFine" / "val" / "fcn"
+    (gt / "img3_gtFine_labelTrainIds.png").rename(gt / "img3_gtFine_labelIds.png")
+    back = open_dataset(out)
+    with pytest.raises(DataError, match=r"img3_gtFine_labelIds\.png: .*Cityscapes label ids.*dataset\.json"):
+        back.label("img3")
+    (out / "dataset.json").write_text(json.dumps({"class_names": voc.class_names, "palette": [[0, 0]]}))
+    with pytest.raises(DataError, match=r"dataset\.json: palette must"):
+        open_dataset(out)
+
+
+def test_bad_labels_are_listed_and_the_rest_written(voc, tmp_path, capsys):
+    # A bad label is left out and listed (never half-written); the others go through the writer, are read
+    # back and verified, and a new random split is made of the exported images only.
+    (voc.root / "SegmentationClass" / "img2.png").write_bytes(b"not a png")
+    man = export_dataset(voc.root, tmp_path / "cs", format="cityscapes", split="train=0.5,val=0.5")
+    assert [f["stem"] for f in man["failed"]] == ["img2"]
+    assert man["failed"][0]["file"] == str(voc.root / "SegmentationClass" / "img2.png")
+    assert man["exported"] == 3 and man["verified"] == {"labels": 9, "mismatches": 0}
+    assert man["split"]["counts"] == {"train": 2, "val": 1}
+    assert not list((tmp_path / "cs").rglob("img2*"))
+    for entry in man["images"].values():
+        for field in ("image", "label", "label_color"):
+            assert entry[field].split("/")[1] == entry["split"] and (tmp_path / "cs" / entry[field]).is_file()
+    back = open_dataset(tmp_path / "cs")
+    assert sorted(back.stems) == ["img0", "img1", "img3"]
+    assert {s: n for n, stems in back.splits.items() for s in stems} == {
+        s: e["split"] for s, e in man["images"].items()}
+    rc = main(["export", "--data", str(voc.root), "--out", str(tmp_path / "cvat"), "--format", "cvat-mask",
+               "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "1 of 4 images could not be exported" in err and "img2.png" in err
+    manifest = json.loads((tmp_path / "cvat" / "manifest.json").read_text())
+    assert manifest["format"] == "cvat-mask" and manifest["verified"] == {"labels": 3, "mismatches": 0}
+    assert [f["stem"] for f in manifest["failed"]] == ["img2"]
+    assert sorted(open_dataset(tmp_path / "cvat").stems) == ["img0", "img1", "img3"]
 
 
 def test_verification_failure_leaves_nothing(voc, tmp_path, monkeypatch):

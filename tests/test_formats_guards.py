@@ -77,7 +77,9 @@ def test_colour_predictions_are_not_decoded_through_voc_colours(colour_preds, ca
     root, _, _ = colour_preds
     rc = main(["evaluate", "--pred", str(root / "tool" / "pred"), "--gt", str(root / "gt"), "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2, "RGB colour labels must not be decoded through VOC's colours (the classes are not VOC's)"
+    # Each colour label is refused (listed as failed, exit 1), never scored through VOC's colours.
+    assert rc == 1, "RGB colour labels must not be decoded through VOC's colours (the classes are not VOC's)"
+    assert "3 of 3 images could not be scored" in err
     assert str(root / "tool" / "pred" / "f0.png") in err and "no colour table" in err
 
 
@@ -95,8 +97,9 @@ def test_colour_predictions_decode_through_the_tools_labelmap(colour_preds, tmp_
     rgb[0, 0] = (9, 9, 9)
     Image.fromarray(rgb).save(root / "tool" / "pred" / "f1.png")
     assert main(["evaluate", "--pred", str(root / "tool" / "pred"), "--gt", str(root / "gt"),
-                 "--no-progress"]) == 2
+                 "--no-progress"]) == 1  # the other two are scored
     err = capsys.readouterr().err
+    assert "1 of 3 images could not be scored" in err
     assert "f1.png: label contains colours that are not in the palette: (9,9,9)" in err
     assert "labelmap.txt" in err
 

@@ -22,10 +22,33 @@ from tests.format_fixtures import (
 )
 
 
+def test_sidecar_formats_in_the_registry(tmp_path, capsys):
+    from fcn_core.cli import main
+    from fcn_core.data.formats import detect_format, format_names
+
+    names = format_names()
+    sidecars = ["cvat-mask", "datumaro", "kaggle", "sbd"]
+    at = [names.index(n) for n in sidecars]
+    assert at == sorted(at) and names.index("camvid32") < at[0] and at[-1] < names.index("voc")
+    cvat, dm = make_cvat(tmp_path / "cvat"), make_datumaro(tmp_path / "dm")
+    assert detect_format(cvat).name == "cvat-mask" and detect_format(dm).name == "datumaro"
+    # Sidecar names are --format names: forced, detected, or refused with what the folder looks like.
+    assert open_dataset(cvat, format="cvat-mask").class_names == ["background", "road", "car"]
+    with pytest.raises(DataError, match=r"not a datumaro dataset: expected dataset_meta\.json.*'cvat-mask'"):
+        open_dataset(cvat, format="datumaro")
+    out = tmp_path / "out"
+    assert main(["export", "--data", str(dm), "--data-format", "datumaro", "--format", "cvat-mask",
+                 "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    assert open_dataset(out).class_names == ["background", "cat", "dog"]
+    weights = tmp_path / "w.safetensors"  # refused before the weights are looked at
+    rc = main(["evaluate", "--weights", str(weights), "--data", str(dm), "--data-format", "sbd"])
+    assert rc == 2 and "not a sbd dataset" in capsys.readouterr().err
+
+
 def test_cvat_export_opens_with_its_names_and_colours(tmp_path):
     root = make_cvat(tmp_path / "task")
     ds = open_dataset(root)
-    assert ds.kind == "cvat" and ds.class_names == ["background", "road", "car"]
+    assert ds.kind == "cvat-mask" and ds.class_names == ["background", "road", "car"]
     assert ds.palette[:3].tolist() == [[0, 0, 0], [128, 64, 128], [128, 0, 0]]
     assert ds.stems == ["frame_000000", "frame_000001"] and ds.splits == {"default": ds.stems}
     # (128,0,0) is VOC's aeroplane (1); the labelmap says car (2): the sidecar wins.
@@ -131,11 +154,17 @@ def test_datumaro_subset_folders_and_bad_cases(tmp_path):
 
 def test_kaggle_camvid_layout(tmp_path):
     root = make_kaggle_camvid(tmp_path / "camvid")
-    ds = open_dataset(root)
+    ds = open_dataset(root, format="kaggle")
     assert ds.kind == "kaggle" and ds.class_names == ["Sky", "Building", "Road"]
     assert ds.splits == {"train": ["0001TP_000", "0001TP_001"], "val": ["0001TP_002"]}
     assert ds.palette[:3].tolist() == [list(c) for c in KAGGLE_COLOURS.values()]
     assert np.array_equal(ds.label("0001TP_002"), labels(2, void=False))
+    # Detected, the Kaggle CamVid release is CamVid's (the registry's camvid32 comes first): same classes,
+    # colours, splits and labels from its class_dict.csv.
+    detected = open_dataset(root)
+    assert detected.kind == "camvid32" and detected.class_names == ds.class_names
+    assert detected.splits == ds.splits and detected.palette[:3].tolist() == ds.palette[:3].tolist()
+    assert np.array_equal(detected.label("0001TP_002"), ds.label("0001TP_002"))
     # labelmap.csv beside images/ + masks/ (Datumaro's Kaggle image-mask), single-channel masks.
     flat = tmp_path / "flat"
     flat.mkdir()
@@ -149,4 +178,4 @@ def test_kaggle_camvid_layout(tmp_path):
         open_dataset(flat)
     (root / "val" / "0001TP_002.png").unlink()
     with pytest.raises(DataError, match=r"0001TP_002_L\.png: mask has no image"):
-        open_dataset(root)
+        open_dataset(root, format="kaggle")

@@ -4,7 +4,6 @@ and a model whose classes differ from the dataset's (banner, model colours, no s
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -75,12 +74,6 @@ def test_evaluates_on_open_and_sorts_worst_first(qtbot, tmp_path, tiny):
     order = w.browser.stems_in_order()
     ius = [rows[w.browser.model.row_of(s)].scores[8]["mean_iu"] for s in order]
     assert ius == sorted(ius)  # worst first
-    # an interactive request holds the evaluation worker until its answer is on screen
-    other = next(s for s in order if s != w.current_stem)
-    with qtbot.waitSignal(w.current_image_changed, timeout=TIMEOUT):
-        w.show_stem(other)
-        assert w.evaluation.worker._hold.is_set()
-    assert not w.evaluation.worker._hold.is_set()
     # the choice persists and switching it off stops further automatic runs
     w.actions.evaluate_auto.setChecked(False)
     assert settings.auto_evaluate() is False
@@ -101,23 +94,36 @@ def test_expensive_dataset_offers_evaluation_instead(qtbot, tmp_path, tiny, monk
     settings.use_ini_file(None)
 
 
-def test_evaluation_waits_while_an_image_is_requested():
-    from app.evaluation_worker import EvaluationWorker
+def test_user_request_goes_before_the_evaluation_and_one_thread_runs_the_model(qtbot, tmp_path):
+    """The inference worker is the only code that runs the model: an evaluation is a queue of images it scores
+    after the user's own request, which comes next whatever is queued."""
+    import threading
 
-    worker = EvaluationWorker()
-    worker.hold()
-    worker.HOLD_LIMIT_S = 0.2
-    t0 = time.perf_counter()
-    worker._wait_while_held()
-    assert time.perf_counter() - t0 >= 0.19  # held: waits (up to its safety limit)
-    t0 = time.perf_counter()
-    worker._wait_while_held()
-    assert time.perf_counter() - t0 < 0.05  # a hold never released is forgotten after one wait
-    worker.hold()
-    worker.release()
-    t0 = time.perf_counter()
-    worker._wait_while_held()
-    assert time.perf_counter() - t0 < 0.05
+    from app.model_set import load_model_set
+    from app.workers import InferenceWorker
+    from fcn_core.data import open_dataset
+    from tests.gui_helpers import make_tiny_dataset, make_tiny_model
+
+    ds = open_dataset(make_tiny_dataset(tmp_path / "ds", count=6))
+    models = load_model_set([make_tiny_model(tmp_path / "m.safetensors", ds.class_names)], device="cpu")
+    threads = set()
+    predict = models.predict
+    models.predict = lambda image: (threads.add(threading.get_ident()), predict(image))[1]
+    worker = InferenceWorker()
+    worker.dataset, worker.models = ds, models
+    events = []
+    worker.scored.connect(lambda item: events.append(("scored", item.stem, item.run_id)))
+    worker.result_ready.connect(lambda r: events.append(("shown", r.stem, r.req_id)))
+    worker.evaluation_done.connect(lambda run, cancelled: events.append(("done", run, cancelled)))
+    worker.evaluate(1, list(ds.stems))
+    worker._drain()  # one image of the evaluation
+    worker.request(7, ds.stems[3], True, [])
+    worker._drain()  # the user's request goes first
+    assert [e[0] for e in events] == ["scored", "shown"] and events[1][1:] == (ds.stems[3], 7)
+    while worker._eval_run:
+        worker._drain()
+    assert [e[0] for e in events].count("scored") == 6 and events[-1] == ("done", 1, False)
+    assert threads == {threading.get_ident()}  # here: the thread the worker runs on; nothing else predicted
 
 
 def test_class_names_compared_not_counts():

@@ -142,8 +142,8 @@ def test_failed_save_keeps_edits(qtbot, window, monkeypatch, dataset_root):
     assert window.current_stem == stem and ed.document.is_modified and (ed.document.labels == edited).all()
     # closing: the save still fails; "discard" lets the window close (and stop its threads)
     monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    window.close()
-    assert not window.isVisible()
+    window.close()  # the save runs in the background; the window closes when it has failed and been discarded
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10000)
 
 
 def test_switch_image_saves_corrections_and_compare_original(qtbot, window, dataset_root):
@@ -309,10 +309,12 @@ def test_lasso_outline_follows_the_drag_and_fills_on_release(qtbot, window):
     assert (ed.document.labels[12:48, 12:58] == 5).all()
 
 
-def test_background_task_reports_progress_and_cancels(qtbot):
+def test_background_job_reports_progress_cancels_and_lanes_keep_order(qtbot):
+    """app.jobs: one mechanism for every one-shot job (superqt workers): progress, cancel, result, errors,
+    lanes in order, shutdown joins."""
     import time
 
-    from app.editing.jobs import TaskThread
+    from app.jobs import JobRunner
 
     def job(progress, should_stop):
         for i in range(1000):
@@ -322,16 +324,33 @@ def test_background_task_reports_progress_and_cancels(qtbot):
             time.sleep(0.005)
         return {"stopped": False}
 
-    task = TaskThread(job)
-    seen, results = [], []
-    task.progressed.connect(seen.append)
-    task.succeeded.connect(results.append)
-    task.start()
+    runner = JobRunner()
+    seen, results, errors = [], [], []
+    task = runner.start(job, name="export", on_progress=seen.append, on_done=results.append)
     qtbot.waitUntil(lambda: len(seen) > 0, timeout=5000)
+    assert task.isRunning() and runner.running("export") == [task]
     task.cancel()
     qtbot.waitUntil(lambda: len(results) == 1, timeout=10000)
-    task.wait()
     assert results[0]["stopped"] and results[0]["done"] < 999 and seen[0] == (0, 1000)
+    qtbot.waitUntil(lambda: not runner.busy(), timeout=5000)
+    # a lane runs its jobs one after another in the order asked, whatever each takes
+    order = []
+
+    def write(name, delay):
+        def run(_progress, _stop):
+            time.sleep(delay)
+            order.append(name)
+        return run
+
+    for name, delay in (("a", 0.2), ("b", 0.0), ("c", 0.05)):
+        runner.start(write(name, delay), name="save", lane="labels")
+    runner.start(lambda _p, _s: 1 / 0, name="broken", on_error=errors.append)
+    assert runner.join(10)
+    assert order == ["a", "b", "c"] and errors and "ZeroDivisionError" in errors[0]
+    # shutdown cancels and waits
+    runner.start(job, name="fine-tune")
+    qtbot.waitUntil(lambda: runner.busy(), timeout=5000)
+    assert runner.shutdown(10) and not runner.busy()
 
 
 def test_replace_class_dialog(qtbot, window):

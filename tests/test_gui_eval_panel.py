@@ -13,6 +13,9 @@ from PySide6.QtWidgets import QToolBar, QToolButton
 
 from app import settings
 from app.evaluation_panel import EvaluationPanel
+from app.evaluation_run import EvaluationRun
+from app.workers import InferenceClient
+from app.workspace import Workspace
 from tests.gui_helpers import click, make_tiny_dataset, mouse_move, open_test_window
 
 NAMES = ["sky", "building", "pedestrian", "bicyclist"]
@@ -37,6 +40,7 @@ class FakeModels:
     strides = (32, 16, 8)
     num_classes = len(NAMES)
     class_names = NAMES
+    model_id = "fake"
 
     def __init__(self):
         self.gate = threading.Event()
@@ -51,7 +55,9 @@ class FakeModels:
 
 @pytest.fixture
 def panel(qtbot):
-    p = EvaluationPanel()
+    client = InferenceClient()
+    client.worker.dataset = FakeDataset()  # set before any request reaches the worker's thread
+    p = EvaluationPanel(EvaluationRun(client, Workspace()))
     qtbot.addWidget(p)
     p.resize(1280, 330)  # the dock under the panels at the default 1280x800 window
     p.show()
@@ -61,6 +67,7 @@ def panel(qtbot):
     for gate in p.gates:  # a test that failed mid-run must not leave the worker waiting
         gate.set()
     p.shutdown()
+    client.shutdown()
 
 
 def _run(qtbot, panel, release=True):
@@ -68,6 +75,8 @@ def _run(qtbot, panel, release=True):
     panel.gates.append(models.gate)
     palette = np.zeros((256, 3), np.uint8)
     palette[:4] = [[70, 130, 180], [128, 0, 0], [64, 64, 0], [0, 128, 192]]
+    panel.worker.workspace.set_models(models)  # the inference worker runs the model, the panel shows it
+    panel.worker.client.worker.models = models
     assert panel.start(FakeDataset(), models, FakeDataset.stems, palette)
     if release:
         with qtbot.waitSignal(panel.evaluation_finished, timeout=TIMEOUT):

@@ -78,6 +78,8 @@ def test_edited_row_stays_in_place_and_the_current_row_in_view(qtbot, window, ti
     assert _current_row_in_view(w)  # ... and the image on screen is still in view
     with qtbot.waitSignal(w.current_image_changed, timeout=TIMEOUT):
         w.browser.select_stem("demo_00020")
+    # the photo and labels come first; the scores need the image's own prediction
+    qtbot.waitUntil(lambda: w.current_results is not None, timeout=TIMEOUT)
     row_before = w.browser.table.currentIndex().row()
     iu_before = w.browser.model.rows[w.browser.model.row_of("demo_00020")].scores[8]["mean_iu"]
     # strokes re-score the row: it shows the new IU but does not jump while the image is being edited

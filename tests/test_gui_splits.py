@@ -147,7 +147,8 @@ def test_evaluation_scores_exactly_the_val_images_and_flags_other_split(qtbot, w
     val = dataset.splits["val"]
     assert sorted(scored) == sorted(val) and result.images == len(val)
     assert (result.split, result.split_size) == ("val", 2)
-    pair_stems = {stem for pairs in result.pairs[8].values() for stem in pairs}
+    n = len(result.class_names)
+    pair_stems = {stem for g in range(n) for p in range(n) for stem, _ in result.images_with(8, g, p)}
     assert pair_stems == set(val)
     ev = window.evaluation
     assert "val, 2 images" in ev.summary.text()

@@ -176,7 +176,8 @@ def test_bench_quick_prints_json(tmp_path):
         assert 0.5 <= agreement["other_precisions"]["bf16"]["equal_fraction"] <= 1.0
 
 
-@pytest.mark.parametrize("device,winner", [("cpu", "fp32"), ("cpu", "bf16"), ("cuda", "fp16"), ("cuda", "bf16")])
+@pytest.mark.parametrize("device,winner",
+                         [("cpu", "fp32"), ("cpu", "bf16"), ("cuda", "fp16"), ("cuda", "bf16")])
 def test_bench_agreement_compares_every_reduced_precision_whatever_wins(device, winner):
     """On a CPU with avx512_bf16, bf16 could win the speed race and was then dropped from the agreement
     report (KeyError 'bf16' in the quick-bench test, depending on timing)."""

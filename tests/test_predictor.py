@@ -208,3 +208,19 @@ def test_cuda_fp16_channels_last_matches_cpu():
     res = gpu.predict(img)
     for s in cpu:
         assert (cpu[s].labels == res[s].labels).mean() > 0.95
+
+
+def test_labels_do_not_depend_on_confidence_with_tied_logits(tmp_path):
+    """topk (confidence path) and argmax (labels-only path, what ``fcn evaluate`` uses) broke ties
+    differently: the app showed class 6 where ``fcn evaluate`` scored class 0 on the same image."""
+    from fcn_core.predictor import Predictor
+    from fcn_core.weights import load_model
+    from tests.gui_helpers import make_tiny_model
+
+    names = [f"c{i}" for i in range(8)]
+    p = Predictor(load_model(make_tiny_model(tmp_path / "m.safetensors", names)), device="cpu")
+    img = np.random.default_rng(0).integers(0, 255, (48, 64, 3), np.uint8)
+    full, labels_only = p.predict(img), p.predict(img, with_confidence=False)
+    assert full[8].confidence.min() == pytest.approx(1 / 8)  # every class tied: the case that differed
+    for s in full:
+        assert np.array_equal(full[s].labels, labels_only[s].labels)

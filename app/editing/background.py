@@ -1,5 +1,6 @@
-"""File → Export dataset… and Tools → Fine-tune on corrections…: both run fcn_core code on a QThread with a
-progress dialog and a Cancel button; a finished fine-tune loads the new checkpoint into the window."""
+"""File → Export dataset… and Tools → Fine-tune on corrections…: both run fcn_core code as jobs of the
+window's ``app.jobs.JobRunner`` with a progress dialog and a Cancel button; a finished fine-tune loads the
+new checkpoint into the window. Closing the window while one runs asks first."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.editing.jobs import TaskThread
+from app.jobs import Job
 
 
 class _FolderForm(QDialog):
@@ -63,7 +64,7 @@ class BackgroundJobs(QObject):
         super().__init__(controller)
         self.c = controller
         self.window = controller.window
-        self.task: TaskThread | None = None
+        self.task: Job | None = None
         self.progress: QProgressDialog | None = None
         self.last_result = None
         self.last_error: str | None = None
@@ -117,7 +118,7 @@ class BackgroundJobs(QObject):
         from fcn_core.export import export_dataset
 
         ds, labels_dir = self.window.dataset, self.c.saver.corrections_dir()
-        return self._start("Exporting dataset", lambda progress, stop: export_dataset(
+        return self._start("export", "Exporting dataset", lambda progress, stop: export_dataset(
             ds, out, labels_dir=labels_dir, split=split, seed=seed, force=force, progress=progress,
             should_stop=stop), self._exported)
 
@@ -142,8 +143,8 @@ class BackgroundJobs(QObject):
             device=device or getattr(self.window, "device", None), show_progress=False,
             # No loader processes: forking a multi-threaded Qt process can deadlock the child.
             num_workers=0)
-        return self._start("Fine-tuning on corrections", lambda progress, stop: train(config, progress, stop),
-                           self._trained)
+        return self._start("fine-tune", "Fine-tuning on corrections",
+                           lambda progress, stop: train(config, progress, stop), self._trained)
 
     def busy(self) -> bool:
         return self.task is not None and self.task.isRunning()
@@ -153,9 +154,9 @@ class BackgroundJobs(QObject):
         if self.task is not None:
             self.task.cancel()
 
-    def _start(self, title: str, fn, on_success) -> bool:
+    def _start(self, name: str, title: str, fn, on_success) -> bool:
         self.last_result, self.last_error = None, None
-        task = TaskThread(fn, self)
+        task = Job(fn, name)
         dialog = QProgressDialog(title + " …", "Cancel", 0, 0, self.window)
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setMinimumDuration(0)
@@ -166,7 +167,7 @@ class BackgroundJobs(QObject):
         task.finished.connect(dialog.reset)
         self.task, self.progress = task, dialog
         dialog.show()
-        task.start()
+        self.window.jobs.adopt(task)
         return True
 
     @staticmethod

@@ -323,9 +323,9 @@ class EditingController(QObject):
         self.window.rescore_current()
         self.refresh_readout()
 
-    def _before_image_change(self) -> bool:
+    def _before_image_change(self, then=None) -> bool:
         self.canvas.reset()
-        return self.saver.leave_image()
+        return self.saver.leave_image(then=then)
 
     def show_shortcuts(self) -> None:
         """Help → Editing shortcuts."""

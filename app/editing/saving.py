@@ -1,5 +1,7 @@
-"""Saving corrections (Ctrl+S off the GUI thread, synchronous on image switch / close), the explicit
-overwrite of the original ground truth, periodic autosave to the recovery folder and restore after a crash.
+"""Saving corrections (off the GUI thread: Ctrl+S, and on image switch / close, where the switch happens
+once the save has landed), the explicit overwrite of the original ground truth, periodic autosave to the
+recovery folder and restore after a crash. Every write is a job of the window's ``app.jobs.JobRunner`` in the
+"labels" lane, so writes land in the order they were asked for.
 
 Policy (also in the shortcut sheet): switching image or closing with unsaved edits saves them to the
 corrections folder silently; if that fails the user chooses retry / discard / stay.
@@ -15,9 +17,9 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
-from app.editing.jobs import run_job, wait_for_jobs
 
 DEFAULT_AUTOSAVE_MS = 30_000
+LANE = "labels"  # saves and autosaves run one after another, in order
 
 
 def autosave_interval_ms() -> int:
@@ -41,6 +43,7 @@ class Saver(QObject):
         self._autosaved_state: int | None = None
         self._generation = 0  # bumped by every save: a late background result never overrides a newer one
         self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
+        self._after_save = None  # the navigation (image switch, close) waiting for the save in flight
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
@@ -102,17 +105,19 @@ class Saver(QObject):
         gen = self._generation
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
         folder, palette = self.corrections_dir(), self.window.palette.copy()
-        run_job(lambda: storage.save_correction(folder, stem, labels, palette),
-                lambda path: self._saved(doc, stem, state, path, gen=gen),
-                lambda exc: self._save_failed(stem, folder, exc))
+        self.window.jobs.start(lambda _p, _s: storage.save_correction(folder, stem, labels, palette),
+                               name="save labels", lane=LANE,
+                               on_done=lambda path: self._saved(doc, stem, state, path, gen=gen,
+                                                                labels=labels),
+                               on_error=lambda msg: self._save_failed(stem, folder, msg))
 
     def save_now(self) -> bool:
         """Save synchronously (image switch, close, export); False (after reporting) when it failed."""
         doc, stem = self.c.document, self.c.stem
         if doc is None or stem is None:
             return True
-        if self._saving:
-            wait_for_jobs()  # an older snapshot still being written must not land after this one
+        if self.window.jobs.busy(LANE):
+            self.window.jobs.join(lane=LANE)  # an older snapshot still being written must not land after this
         self._generation += 1
         folder = self.corrections_dir()
         try:
@@ -120,10 +125,12 @@ class Saver(QObject):
         except OSError as exc:
             self._report_failure(stem, folder, exc)
             return False
-        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False)
+        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False,
+                    labels=doc.labels.copy())
         return True
 
-    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True) -> None:
+    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True,
+               labels=None) -> None:
         if finish_async:
             self._saving = False
         if gen != self._generation:
@@ -137,16 +144,36 @@ class Saver(QObject):
             sample = ds.sample(stem)
             sample.label_path, sample.corrected = Path(path), True  # the correction is the label in use now
         self.window.mark_corrected(stem, True)
+        if labels is not None:  # the saved labels are the image's labels now: its scores and totals follow
+            self.window.labels_committed(stem, labels)
         self.show_saved(path)
         self.c.update_actions()
         if finish_async and self._save_again:
             self._save_again = False
             if doc is self.c.document and doc.is_modified:
                 self.save()
+                return
+        then, self._after_save = self._after_save, None
+        if then is not None and doc is self.c.document and not doc.is_modified:
+            then()  # the image switch / close that waited for this save
 
-    def _save_failed(self, stem: str, folder: Path, exc: Exception) -> None:
+    def _save_failed(self, stem: str, folder: Path, exc) -> None:
         self._saving = self._save_again = False
-        self._report_failure(stem, folder, exc)
+        then, self._after_save = self._after_save, None
+        if then is None:
+            self._report_failure(stem, folder, exc)
+            return
+        choice = self.ask_failed_save()  # the user was leaving the image: retry, discard, or stay
+        if choice == "retry":
+            self.leave_image(then=then)
+        elif choice == "discard":
+            self.discard_recovery()
+            doc = self.c.document
+            if doc is not None:
+                doc.mark_saved(doc.state_id)  # the edits are given up: leaving no longer saves them
+            then()
+        else:
+            self._report_failure(stem, folder, exc)
 
     def _report_failure(self, stem: str, folder: Path, exc: Exception) -> None:
         self.window.report_error(f"Could not save the corrected labels of {stem} to {folder}: {exc}. "
@@ -154,11 +181,19 @@ class Saver(QObject):
                                  "writable dataset folder, then press Ctrl+S again.")
         self.c.update_actions()
 
-    def leave_image(self) -> bool:
-        """``before_image_change`` hook: save unsaved edits; on failure ask retry / discard / stay."""
+    def leave_image(self, then=None) -> bool:
+        """``before_image_change`` hook: save unsaved edits; on failure ask retry / discard / stay.
+
+        With ``then`` (the navigation that asked), the save runs off the GUI thread: this answers False now
+        and calls ``then()`` once the labels are on disk (the window never waits for a disk). Without it
+        (export, fine-tune start) the save is synchronous."""
         doc = self.c.document
         if doc is None or not doc.is_modified:
             return True
+        if then is not None:
+            self._after_save = then  # the latest navigation wins
+            self.save()
+            return False
         while not self.save_now():
             choice = self.ask_failed_save()
             if choice == "discard":
@@ -223,7 +258,9 @@ class Saver(QObject):
             if gen == self._autosave_gen:  # skipped when a save or discard happened since the snapshot
                 storage.write_recovery(path, labels, dataset_root=root, stem=stem, original=original)
 
-        run_job(write, None, lambda exc: self.window.status_bar.showMessage(f"Autosave failed: {exc}", 8000))
+        self.window.jobs.start(lambda _p, _s: write(), name="autosave", lane=LANE,
+                               on_error=lambda msg: self.window.status_bar.showMessage(
+                                   f"Autosave failed: {msg}", 8000))
 
     def discard_recovery(self) -> None:
         """Forget the current image's unsaved edits (discard)."""
@@ -249,10 +286,16 @@ class Saver(QObject):
         doc.mark_unsaved()
         self.window.status_bar.showMessage(f"Restored unsaved edits of {stem} ({rec.describe()})", 8000)
         self.c.after_edit()
+        self.window.labels_committed(stem, doc.labels.copy())
 
     def offer_recovery(self) -> None:
-        """At start: offer to restore edits a crashed session left in the recovery folder (never blocks)."""
-        found = storage.list_recoveries(self.recovery_dir)
+        """At start: look for edits a crashed session left in the recovery folder (a background job) and offer
+        to restore them (never blocks)."""
+        folder = self.recovery_dir
+        self.window.jobs.start(lambda _p, _s: storage.list_recoveries(folder), name="recovery scan",
+                               on_done=self._recoveries_found)
+
+    def _recoveries_found(self, found: list) -> None:
         if found:
             choice = self.ask_restore(found)
             if choice is not None:

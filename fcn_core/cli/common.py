@@ -11,10 +11,38 @@ from types import TracebackType
 ARCH_CHOICES: tuple[str, ...] = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
 
 
+def add_format_argument(parser, *flags: str) -> None:
+    """``--format NAME`` (or ``flags``; ``--data-format`` always works too): open the dataset as this format
+    instead of detecting it (``dest="data_format"``). ``fcn export`` passes ``--data-format`` alone: its
+    ``--format`` is the layout it writes.
+
+    The names are checked when the dataset opens (an unknown one lists the known ones); importing the
+    registry here would make ``fcn --help`` wait for numpy and Pillow.
+    """
+    names = flags or ("--format", "--data-format")
+    parser.add_argument(*names, dest="data_format", metavar="NAME", default=None,
+                        help="dataset format instead of detecting it: cityscapes, kitti, ade20k, "
+                        "ade20k-full, mapillary, camvid, camvid32, cvat-mask, datumaro, kaggle, sbd, voc, "
+                        "labelme, index, images, ...")
+
+
 def fail(command: str, message: str) -> int:
     """Print ``fcn <command>: error: <message>`` on stderr; return exit status 2 (bad input)."""
     print(f"fcn {command}: error: {message}", file=sys.stderr)
     return 2
+
+
+def report_failures(command: str, failed: list[dict], total: int, what: str) -> int:
+    """List the files a batch job skipped on stderr (``failed``: ``[{"stem", "file", "error"}]``); return 1
+    when there are any (the job finished for the rest), else 0."""
+    if not failed:
+        return 0
+    from fcn_core.data.errors import describe_failures
+
+    print(f"fcn {command}: error: {len(failed)} of {total} images could not be {what}:", file=sys.stderr)
+    for line in describe_failures(failed):
+        print(f"  {line}", file=sys.stderr)
+    return 1
 
 
 def missing_labels_dir(labels: str | None) -> str | None:

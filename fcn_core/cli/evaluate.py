@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
+from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", metavar="FILE", help="model weights (.safetensors or pytorch-fcn .pth)")
     p.add_argument("--data", metavar="DATASET", help="dataset folder (VOC layout, index PNGs, labelme, ...)")
     p.add_argument("--labels", metavar="DIR", default=None, help="corrected labels replacing originals")
+    add_format_argument(p)
     p.add_argument("--ignore-class-names", action="store_true",
                    help="score a model whose class names differ from the dataset's (same count) anyway, "
                    "class i against class i; without it such a run stops with the differences listed")
@@ -44,7 +45,8 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``fcn evaluate``; 0 on success, 2 on bad input (message on stderr)."""
+    """Run ``fcn evaluate``; 0 on success, 1 when some images could not be scored (the others are; the bad
+    files are listed on stderr and under "failed" in the JSON), 2 on bad input (message on stderr)."""
     from fcn_core.data.atomic import atomic_write_text
     from fcn_core.data.errors import DataError
     from fcn_core.evaluation import (
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             from fcn_core.predictor import Predictor
             from fcn_core.weights import WeightsError, load_model
 
-            dataset = open_dataset(args.data, labels_dir=args.labels)
+            dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
             try:
                 loaded = load_model(args.weights)
                 predictor = Predictor(loaded, device=args.device, precision=args.precision)
@@ -103,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
 
     table_reports = reports if "" not in reports else {"all": reports[""]}
-    print(format_reports(table_reports))
+    first = next(iter(table_reports.values()))
+    if first["images"]:
+        print(format_reports(table_reports))
     payload = reports_to_json(reports[""] if "" in reports else reports)
     try:
         if args.json:
@@ -112,4 +116,6 @@ def run(args: argparse.Namespace) -> int:
             write_csv(args.csv, {0: reports[""]} if "" in reports else reports)
     except OSError as exc:
         return _fail(f"cannot write report: {exc}")
-    return 0
+    # Bad files were skipped, not scored: list them last, where they are seen (also under "failed" in --json).
+    failed = first["failed"]
+    return report_failures("evaluate", failed, first["images"] + len(failed), "scored")

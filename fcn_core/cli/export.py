@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fcn_core.cli.common import ProgressBar, fail, missing_labels_dir
+from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,13 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Copy a dataset, by default into VOC layout: JPEGImages/ (photos byte for byte), "
         "SegmentationClass/ (palette PNGs, void 255; the corrected label where --labels has one), "
         "SegmentationClassVisualization/, ImageSets/Segmentation/*.txt, class_names.txt and manifest.json. "
-        "--format picks another layout. Every label file written is read back and compared with what was "
-        "meant (manifest.json 'verified'). Built in a temporary folder beside DST and moved into place at "
-        "the end.",
+        "--format picks another layout (--data-format NAME: the source's format, detected when left out). "
+        "An image whose label is bad is left out and listed (exit 1). Every label file written is read "
+        "back and compared with what was meant (manifest.json 'verified'). Built in a temporary folder "
+        "beside DST and moved into place at the end.",
     )
     p.add_argument("--data", required=True, metavar="SRC", help="source dataset folder")
     p.add_argument("--labels", metavar="DIR", default=None,
                    help="folder of corrected label PNGs (<stem>.png) that replace the originals")
+    add_format_argument(p, "--data-format")  # --format is the layout written
     p.add_argument("--out", required=True, metavar="DST", help="destination folder (must be empty or new)")
     p.add_argument("--split", metavar="SPEC", default=None,
                    help="new random split, e.g. train=0.8,val=0.2 (default: keep the dataset's split files)")
@@ -44,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``fcn export``; 0 on success, 2 on bad input (message on stderr)."""
+    """Run ``fcn export``; 0 on success, 1 when some images were bad (exported without them, listed on
+    stderr and in the manifest), 2 on bad input (message on stderr)."""
     from fcn_core.data.datasets import open_dataset
     from fcn_core.data.errors import DataError
     from fcn_core.export import export_dataset, parse_split
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return fail("export", problem)
     try:
         split = parse_split(args.split) if args.split else None
-        dataset = open_dataset(args.data, labels_dir=args.labels)
+        dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
         with ProgressBar("export", enabled=not args.no_progress) as progress:
             manifest = export_dataset(dataset, args.out, split=split, seed=args.seed, force=args.force,
                                       progress=progress, format=args.format, void_value=args.void,
@@ -77,4 +80,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"fcn export: {manifest['exported']} images ({manifest['corrected']} corrected) written to "
           f"{manifest['destination']} [{counts}]" + (f"; {len(manifest['skipped'])} unlabelled skipped"
                                                       if manifest["skipped"] else ""))
-    return 0
+    failed = manifest["failed"]  # also in the manifest
+    return report_failures("export", failed, manifest["exported"] + len(failed), "exported")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
-from fcn_core.cli.common import ARCH_CHOICES
+from fcn_core.cli.common import ARCH_CHOICES, add_format_argument, fail
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -52,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--init-from", type=Path, help="checkpoint to start from (16s from 32s, 8s from 16s)")
     p.add_argument("--labels", type=Path, dest="labels_dir", help="folder of corrected labels to train with")
     p.add_argument("--void-value", type=int, help="void value of the dataset's label files (CamVid: 11)")
+    add_format_argument(p)
     p.add_argument("--train-split", default="train")
     p.add_argument("--val-split", default="val")
     p.add_argument("--width", type=float, help="trunk channel multiplier (default 1.0)")
@@ -90,16 +90,16 @@ def run(args: argparse.Namespace) -> int:
 
     names = (
         "data", "out", "arch", "recipe", "staged", "init_vgg16", "init_from", "labels_dir", "void_value",
-        "train_split", "val_split", "width", "batch_norm", "batch_size", "lr", "weight_decay", "momentum",
+        "data_format", "train_split", "val_split", "width", "batch_norm", "batch_size", "lr", "weight_decay",
+        "momentum",
         "warmup", "max_iters", "epochs", "minutes", "crop", "scale_range", "mean", "num_workers", "seed",
         "resume", "device", "amp", "eval_every",
     )
     try:
         config = TrainConfig(**{n: getattr(args, n) for n in names}, show_progress=not args.quiet)
         result = train_model(config)
-    except (DataError, WeightsError, ValueError, FileNotFoundError) as exc:
-        print(f"fcn train: {exc}", file=sys.stderr)
-        return 2
+    except (DataError, WeightsError, ValueError, OSError) as exc:
+        return fail("train", str(exc))
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         print(json.dumps({"best": str(result.best), "last": str(result.last), "iterations": result.iterations,
                           "stopped": result.stopped, "metrics": result.metrics}, indent=2))

@@ -38,7 +38,7 @@ class Dataset:
     """A labelled (or unlabelled) image collection. Label maps come back uint8 with void = 255."""
 
     root: Path
-    kind: str  # "voc", "index", "labelme", "images"
+    kind: str  # the format's registry name: "voc", "index", "labelme", "images", "cityscapes", ...
     class_names: list[str]
     palette: np.ndarray  # (256, 3) uint8
     void_value: int  # the void value in the dataset's own label files (255 in memory)
@@ -47,6 +47,9 @@ class Dataset:
     label_format: str = "palette"
     labels_dir: Path | None = None
     split_files: dict[str, Path] = field(default_factory=dict)
+    #: Reads one of the dataset's own label files as uint8 with void 255 when the files need mapping (label
+    #: ids to train ids, a shift, colours); picklable (training workers get the dataset). None: read_label.
+    label_decoder: Callable[[Path], np.ndarray] | None = None
     _index: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,9 +57,9 @@ class Dataset:
 
     @classmethod
     def scan(cls, path: str | os.PathLike[str], *, void_value: int | None = None,
-             labels_dir: str | os.PathLike[str] | None = None) -> Dataset:
+             labels_dir: str | os.PathLike[str] | None = None, format: str | None = None) -> Dataset:
         """Same as :func:`open_dataset`: list the files without decoding them."""
-        return open_dataset(path, void_value=void_value, labels_dir=labels_dir)
+        return open_dataset(path, void_value=void_value, labels_dir=labels_dir, format=format)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -135,6 +138,8 @@ class Dataset:
             from fcn_core.data.labelme import rasterize_labelme
 
             return rasterize_labelme(path, self.class_names, with_image=False)[1]
+        if self.label_decoder is not None:
+            return self.label_decoder(path)
         return read_label(path, palette=self.palette, void_value=self.void_value,
                           num_classes=self.num_classes)
 
@@ -151,8 +156,10 @@ class Dataset:
         if name is None or name == "all":
             return list(self.samples)
         if name not in self.splits:
-            expected = self.root / "ImageSets" / "Segmentation" / f"{name}.txt"
             have = ", ".join(sorted(self.splits)) or "none"
+            if self.kind not in ("voc", "index", "labelme", "images"):  # splits are folders: no file to name
+                raise DataError(self.root, f"split {name!r} not found; available splits: {have}")
+            expected = self.root / "ImageSets" / "Segmentation" / f"{name}.txt"
             raise DataError(expected, f"split {name!r} not found (no split file); available splits: {have}")
         return [self.samples[self._index[stem]] for stem in self.splits[name]]
 
@@ -175,30 +182,22 @@ class Dataset:
 
 
 def open_dataset(path: str | os.PathLike[str], *, void_value: int | None = None,
-                 labels_dir: str | os.PathLike[str] | None = None) -> Dataset:
-    """Open a dataset folder, detecting its layout: VOC, index PNGs, labelme JSON or a plain image folder.
+                 labels_dir: str | os.PathLike[str] | None = None, format: str | None = None) -> Dataset:
+    """Open a dataset folder, detecting its format (Cityscapes, ADE20K, ..., VOC, index PNGs, labelme JSON,
+    plain images; see ``fcn_core.data.formats``) unless ``format`` names one.
 
     ``void_value`` overrides the void value of the label files; ``labels_dir`` is a folder of corrected
     labels (``<stem>.png``, palette PNGs with void 255) that replace the originals for their stems.
     Only file names are listed here; decoding happens on access.
     """
-    from fcn_core.data.formats.guards import refuse_guessed_colours, refuse_instance_maps
-    from fcn_core.data.formats.sidecars import open_sidecar
-    from fcn_core.data.layouts import scan_dataset  # layouts builds on the classes above
+    from fcn_core.data.formats import open_with_format  # the formats build on the classes above
+    from fcn_core.data.formats.guards import refuse_instance_maps
 
     if labels_dir is not None:
         refuse_instance_maps(Path(labels_dir), "corrections folder")
-    # Sidecar formats (CVAT labelmap.txt, Datumaro dataset_meta.json, Kaggle CSV) and SBD first: their
-    # folders look like the original layouts, and their class names and colours must win.
-    found = open_sidecar(path, void_value=void_value, labels_dir=labels_dir)
-    if found is not None:
-        return found
-    dataset = scan_dataset(Path(path), void_value=void_value, labels_dir=labels_dir)
-    first = next((s.original_label_path for s in dataset.samples if s.original_label_path is not None), None)
-    if first is not None:
-        refuse_instance_maps(first.parent, "the dataset's labels")
-    refuse_guessed_colours(dataset)
-    return dataset
+    # The registry opens the folder; the original layouts' reader (formats/legacy.py) then refuses instance
+    # maps given as class labels and colour labels without stated colours.
+    return open_with_format(path, format=format, void_value=void_value, labels_dir=labels_dir)
 
 
 __all__ = ["LABEL_FORMATS", "VOID", "Dataset", "Sample", "open_dataset"]

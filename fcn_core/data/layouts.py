@@ -94,16 +94,29 @@ def _png_palette(path: Path) -> np.ndarray | None:
     return np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
 
 
+def _first_readable_label(labels: dict[str, Path]) -> tuple[Path, str] | None:
+    """The first label file whose header reads, with its mode: a broken first file (named later, when it is
+    read) must not decide the format of the whole folder."""
+    for path in labels.values():
+        try:
+            return path, _label_mode(path)
+        except DataError:
+            continue
+    return None
+
+
 def _looks_labelme(folder: Path) -> bool:
-    # Look at the first JSON file that is not our descriptor (which may well sort first).
-    first = next((p for p in sorted(folder.glob("*.json")) if p.name != DESCRIPTOR), None)
-    if first is None:
-        return False
-    try:
-        data = json.loads(first.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(data, dict) and "shapes" in data
+    # The first JSON file that parses decides (our descriptor, which may well sort first, is not one): a
+    # truncated or unreadable file is skipped here and reported as a DataError when its label is read.
+    for path in sorted(folder.glob("*.json")):
+        if path.name == DESCRIPTOR or path.name.startswith("."):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        return isinstance(data, dict) and "shapes" in data
+    return False
 
 
 def _read_splits(root: Path, desc: dict, stems: set[str]) -> tuple[dict[str, list[str]], dict[str, Path]]:
@@ -130,7 +143,7 @@ def _read_splits(root: Path, desc: dict, stems: set[str]) -> tuple[dict[str, lis
     return splits, files
 
 
-def _apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
+def apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
     if labels_dir is None or not labels_dir.is_dir():
         return  # no corrections saved yet
     fixes = _list_files(labels_dir, (".png",))
@@ -139,8 +152,44 @@ def _apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
             s.label_path, s.corrected = fixes[s.stem], True
 
 
-def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) -> Dataset:
-    """Detect the layout under ``root`` and build a :class:`Dataset` (see :func:`open_dataset`)."""
+def legacy_layout(root: Path) -> str:
+    """Which original layout ``root`` has: "voc", "labelme", "index" or "images" (the fallback)."""
+    desc = _read_descriptor(root)
+    if desc.get("images"):
+        return "index"
+    if (root / "JPEGImages").is_dir():
+        return "voc"
+    if desc.get("label_format") == "labelme" or _looks_labelme(root):
+        return "labelme"
+    if (root / "data_annotated").is_dir() and _looks_labelme(root / "data_annotated"):
+        return "labelme"
+    if any((root / a).is_dir() and (root / b).is_dir() for a, b in _PAIR_DIRS):
+        return "index"
+    return "images"
+
+
+def _folders(root: Path, desc: dict, layout: str) -> tuple[Path, Path | None]:
+    """The image and label folders of ``layout`` under ``root``."""
+    if layout == "index" and desc.get("images"):
+        return root / desc["images"], (root / desc["labels"] if desc.get("labels") else None)
+    if layout == "voc":
+        return root / "JPEGImages", root / "SegmentationClass"
+    if layout == "labelme":
+        if desc.get("label_format") == "labelme" or _looks_labelme(root):
+            return root, root
+        # The labelme example layout: labels.txt next to data_annotated/.
+        return root / "data_annotated", root / "data_annotated"
+    if layout == "index":
+        pairs = [(root / a, root / b) for a, b in _PAIR_DIRS if (root / a).is_dir() and (root / b).is_dir()]
+        if not pairs:
+            raise DataError(root, "no image/label folder pair (images/ with labels/, masks/ or annotations/)")
+        return pairs[0]
+    return root, None
+
+
+def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None,
+                 layout: str | None = None) -> Dataset:
+    """Build a :class:`Dataset` from ``root`` in ``layout`` (detected when None; see :func:`open_dataset`)."""
     if root.is_file() and root.name == DESCRIPTOR:
         root = root.parent
     if not root.exists():
@@ -151,20 +200,8 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
     corrections = Path(labels_dir) if labels_dir is not None else None
     names_file = next((root / n for n in ("class_names.txt", "labels.txt") if (root / n).is_file()), None)
 
-    if desc.get("images"):
-        kind, img_dir = "index", root / desc["images"]
-        lbl_dir = root / desc["labels"] if desc.get("labels") else None
-    elif (root / "JPEGImages").is_dir():
-        kind, img_dir, lbl_dir = "voc", root / "JPEGImages", root / "SegmentationClass"
-    elif desc.get("label_format") == "labelme" or _looks_labelme(root):
-        kind, img_dir, lbl_dir = "labelme", root, root
-    elif (root / "data_annotated").is_dir() and _looks_labelme(root / "data_annotated"):
-        # The labelme example layout: labels.txt next to data_annotated/.
-        kind, img_dir, lbl_dir = "labelme", root / "data_annotated", root / "data_annotated"
-    else:
-        pairs = [(root / a, root / b) for a, b in _PAIR_DIRS if (root / a).is_dir() and (root / b).is_dir()]
-        pair = pairs[0] if pairs else None
-        kind, (img_dir, lbl_dir) = ("index", pair) if pair else ("images", (root, None))
+    kind = layout or legacy_layout(root)
+    img_dir, lbl_dir = _folders(root, desc, kind)
     if not img_dir.is_dir():
         raise DataError(img_dir, "image folder not found")
 
@@ -190,14 +227,16 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
         class_names = list(VOC_CLASSES)
 
     fmt = desc.get("label_format")
-    first_label = next(iter(labels.values()), None)
+    needs_label = kind != "labelme" and fmt in (None, "palette")
+    readable = _first_readable_label(labels) if needs_label else None
+    first_label = readable[0] if readable is not None else None
     if fmt is None:
         if kind == "labelme":
             fmt = "labelme"
-        elif first_label is None:
+        elif readable is None:
             fmt = "none" if kind == "images" else "palette"
         else:
-            mode = _label_mode(first_label)
+            mode = readable[1]
             fmt = {"P": "palette", "L": "index", "RGB": "rgb", "RGBA": "rgb"}.get(mode, "palette")
             fmt = "index" if mode in WIDE_MODES else fmt  # 16/32-bit index labels
 
@@ -233,7 +272,7 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
 
     samples = [Sample(stem, path, labels.get(stem), False, labels.get(stem)) for stem, path in images.items()]
     splits, split_files = _read_splits(root, desc, set(images))
-    _apply_corrections(samples, corrections)
+    apply_corrections(samples, corrections)
     return Dataset(root=root, kind=kind, class_names=class_names, palette=palette, void_value=void_value,
                    samples=samples, splits=splits, label_format=fmt, labels_dir=corrections,
                    split_files=split_files)

@@ -37,6 +37,7 @@ class TrainConfig:
     init_from: Path | None = None
     labels_dir: Path | None = None
     void_value: int | None = None
+    data_format: str | None = None  # a dataset format name (fcn_core.data.formats); None: detected
     train_split: str = "train"
     val_split: str = "val"
     width: float | None = None

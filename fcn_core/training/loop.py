@@ -25,6 +25,7 @@ from fcn_core.training.recipe import (
     segmentation_loss,
     set_lr,
 )
+from fcn_core.training.resume import check_output_folder, check_resume
 from fcn_core.training.samples import EpochBatches, TrainSamples
 
 Progress = Callable[[dict[str, Any]], None]
@@ -54,7 +55,8 @@ def _open_data(cfg: TrainConfig) -> _Data:
     from fcn_core.data import open_dataset
     from fcn_core.data.errors import DataError
 
-    dataset = open_dataset(cfg.data, void_value=cfg.void_value, labels_dir=cfg.labels_dir)
+    dataset = open_dataset(cfg.data, void_value=cfg.void_value, labels_dir=cfg.labels_dir,
+                           format=cfg.data_format)
     labelled = [s for s in dataset.samples if s.label_path is not None]
     if not labelled:
         raise DataError(cfg.data, "has no labelled images to train on")
@@ -90,14 +92,25 @@ def train_model(
     ``should_stop()`` returning True ends the run after the current iteration, saving ``last``.
     """
     cfg = config.resolved()
+    check_output_folder(cfg.out)
     ctx = dd.setup(cfg.device)
     try:
         data = _open_data(cfg)
+        if cfg.resume:  # before anything is written: a refused resume leaves the earlier run as it was
+            check_resume(cfg, data.dataset.num_classes)
         if ctx.is_main:
             cfg.out.mkdir(parents=True, exist_ok=True)
-            st.atomic_write_text(
-                cfg.out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str) + "\n"
-            )
+        written = False
+
+        def ready() -> None:
+            """Called by a stage once its model is built (and resumed): now the run's config is written."""
+            nonlocal written
+            if ctx.is_main and not written:
+                st.atomic_write_text(
+                    cfg.out / "config.json", json.dumps(cfg.to_dict(), indent=2, default=str) + "\n"
+                )
+            written = True
+
         stages = STAGES if cfg.staged else (cfg.arch,)
         minutes = cfg.minutes / len(stages) if cfg.minutes is not None else None
         init_from = cfg.init_from
@@ -115,6 +128,7 @@ def train_model(
                 init_vgg16=cfg.init_vgg16 if i == 0 else None,
                 progress=progress,
                 should_stop=should_stop,
+                ready=ready,
             )
             if result.stopped:
                 break
@@ -137,6 +151,7 @@ def _run_stage(
     init_vgg16: Path | None,
     progress: Progress | None,
     should_stop: Callable[[], bool] | None,
+    ready: Callable[[], None] = lambda: None,
 ) -> TrainResult:
     resume = st.load_state(out / st.STATE) if cfg.resume and (out / st.STATE).exists() else None
     torch.manual_seed(cfg.seed)  # same initial weights on every rank and every run
@@ -144,11 +159,17 @@ def _run_stage(
         cfg, arch, data.dataset, data.train, init_from=init_from, init_vgg16=init_vgg16
     )
     if resume is not None:
-        st.load_weights_into(model, out / st.LAST)
+        try:
+            st.load_weights_into(model, out / st.LAST)
+        except RuntimeError as exc:  # e.g. --init-from another width: check_resume cannot see every case
+            first = str(exc).strip().splitlines()[:2]
+            raise ValueError(f"{out / st.LAST}: cannot resume: the saved model does not fit this run's "
+                             f"{arch} ({' '.join(s.strip() for s in first)})") from exc
         if resume.get("finished"):
             return TrainResult(
                 out / st.BEST, out / st.LAST, model, resume.get("metrics", {}), int(resume["iteration"])
             )
+    ready()
     device, cuda = ctx.device, ctx.device.type == "cuda"
     amp = cuda if cfg.amp is None else bool(cfg.amp and cuda)
     channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)

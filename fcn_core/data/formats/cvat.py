@@ -96,5 +96,5 @@ def open_root(root: Path, *, void_value: int | None = None, labels_dir: Path | N
     samples = [Sample(s, images.get(s), masks.get(s), False, masks.get(s)) for s in stems]
     split_files = list_files(root / "ImageSets" / "Segmentation", (".txt",))
     splits = read_split_files(split_files, set(stems))
-    return make_dataset(root, "cvat", table, samples, splits=splits, split_files=split_files,
+    return make_dataset(root, "cvat-mask", table, samples, splits=splits, split_files=split_files,
                         void_value=void_value, labels_dir=labels_dir)

@@ -1,8 +1,10 @@
 """Export writers: one per output format, each writing one sample at a time and re-reading what it wrote.
 
 ``fcn_core.export.export_dataset`` drives them: ``prepare`` (folders, checks that need the whole class
-list), ``write`` per labelled sample (returns the manifest entry's paths and counts a mismatch when the file
-read back differs from the label map meant), ``finish`` (split lists, class lists). Formats:
+list), ``write`` per labelled sample that reads well (returns the manifest entry's paths and counts a
+mismatch when the file read back differs from the label map meant), ``finish`` once the exported images and
+their splits are known (split lists, class lists; layouts with one folder per split move the files there and
+return the entries' new paths). Formats:
 
 - ``voc``: ``JPEGImages/``, ``SegmentationClass/`` (palette PNGs, void 255),
   ``SegmentationClassVisualization/``, ``ImageSets/Segmentation/*.txt``, ``class_names.txt``.
@@ -10,7 +12,7 @@ read back differs from the label map meant), ``finish`` (split lists, class list
   ``class_names.txt`` and a ``dataset.json`` saying the void value and colours.
 - ``cityscapes``: ``leftImg8bit/<split>/<city>/<stem>_leftImg8bit.png`` and
   ``gtFine/<split>/<city>/<stem>_gtFine_labelTrainIds.png`` (class index, void 255) + ``_gtFine_color.png``
-  (void black), one split per image.
+  (void black), one split per image; written to ``.unsplit/`` first and moved into their split in ``finish``.
 - ``cvat-mask``: CVAT "Segmentation mask 1.1": ``labelmap.txt``, ``SegmentationClass/`` (RGB colour masks),
   ``JPEGImages/``, ``ImageSets/Segmentation/<split>.txt`` (one split per image); void, if any, becomes the
   label ``ignored``.
@@ -62,15 +64,17 @@ class Writer:
         self.mismatches: list[str] = []
 
     # -- overridden per format -------------------------------------------------------------------------------
-    def prepare(self, splits: dict[str, list[str]], stems: list[str]) -> None:
+    def prepare(self, stems: list[str]) -> None:
         """Make folders; refuse what the format cannot hold before anything is written."""
 
     def write(self, sample: Sample, image: np.ndarray, labels: np.ndarray) -> dict[str, str]:
         """Write one sample; return ``{"image": rel, "label": rel, ...}``."""
         raise NotImplementedError
 
-    def finish(self, splits: dict[str, list[str]]) -> None:
-        """Split lists, class lists, descriptors."""
+    def finish(self, splits: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+        """Split lists, class lists, descriptors, once the exported images (``splits``) are known; returns
+        ``{stem: {manifest field: new value}}`` for entries whose files moved (or that gained a split)."""
+        return {}
 
     def extra_manifest(self) -> dict[str, Any]:
         """Format-specific manifest fields."""
@@ -81,10 +85,10 @@ class Writer:
         """What the re-reading found: ``{"labels": files checked, "mismatches": count}``."""
         return {"labels": self.checked, "mismatches": len(self.mismatches)}
 
-    def check(self, path: Path, meant: np.ndarray, read_back: np.ndarray) -> None:
-        """Compare a re-read file with what was meant, pixel for pixel."""
+    def check(self, path: Path, meant: np.ndarray, read_back: np.ndarray | None) -> None:
+        """Compare a re-read file with what was meant, pixel for pixel (None: it did not read back)."""
         self.checked += 1
-        if read_back.shape != meant.shape or not np.array_equal(read_back, meant):
+        if read_back is None or read_back.shape != meant.shape or not np.array_equal(read_back, meant):
             self.mismatches.append(self.rel(path))
 
     def rel(self, path: Path) -> str:
@@ -117,7 +121,7 @@ class VocWriter(Writer):
     name = "voc"
     folders = ("JPEGImages", "SegmentationClass", "SegmentationClassVisualization", "ImageSets/Segmentation")
 
-    def prepare(self, splits, stems):
+    def prepare(self, stems):
         for sub in self.folders:
             (self.out / sub).mkdir(parents=True, exist_ok=True)
 
@@ -133,6 +137,7 @@ class VocWriter(Writer):
     def finish(self, splits):
         self.write_split_lists(self.out / "ImageSets" / "Segmentation", splits)
         self.write_class_names()
+        return {}
 
 
 class IndexPngWriter(Writer):
@@ -142,7 +147,7 @@ class IndexPngWriter(Writer):
         super().__init__(dataset, out)
         self.void_value = int(void_value)
 
-    def prepare(self, splits, stems):
+    def prepare(self, stems):
         n = self.dataset.num_classes
         if not n <= self.void_value <= 255:
             raise ValueError(f"void value {self.void_value} must be in {n}..255: values 0..{n - 1} are the "
@@ -165,6 +170,7 @@ class IndexPngWriter(Writer):
                 "void_value": self.void_value, "label_format": "index", "images": "images",
                 "labels": "labels", "splits": {name: f"splits/{name}.txt" for name in splits}}
         (self.out / "dataset.json").write_text(json.dumps(desc, indent=1) + "\n", encoding="utf-8")
+        return {}
 
     def extra_manifest(self):
         return {"label_void_value": self.void_value}
@@ -173,43 +179,58 @@ class IndexPngWriter(Writer):
 class CityscapesWriter(Writer):
     name = "cityscapes"
     void_colour = (0, 0, 0)  # Cityscapes' "unlabeled"
+    staging = ".unsplit"  # files wait here until the exported images' splits are known
 
     def __init__(self, dataset: Dataset, out: Path, city: str = "fcn") -> None:
         super().__init__(dataset, out)
         if not city or "/" in city or "\\" in city or city.startswith("."):
             raise ValueError(f"city {city!r} must be a plain folder name")
         self.city = city
-        self.split_of: dict[str, str] = {}
+        self.written: dict[str, dict[str, str]] = {}
 
-    def prepare(self, splits, stems):
-        self.split_of = one_split_each(splits, stems, rest="unsplit")
+    def _path(self, top: str, split: str, name: str) -> Path:
+        return self.out / top / split / self.city / name
 
     def write(self, sample, image, labels):
-        split, stem = self.split_of[sample.stem], sample.stem
-        img_dir = self.out / "leftImg8bit" / split / self.city
-        gt_dir = self.out / "gtFine" / split / self.city
-        img_dir.mkdir(parents=True, exist_ok=True)
-        gt_dir.mkdir(parents=True, exist_ok=True)
-        img = img_dir / f"{stem}_leftImg8bit.png"  # Cityscapes tools look for this exact suffix
+        stem = sample.stem
+        img = self._path(self.staging, "leftImg8bit", f"{stem}_leftImg8bit.png")  # the suffix tools want
+        img.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(img, compress_level=1)  # photos barely compress further; 2x faster
         self.check(img, image, np.asarray(open_checked(img).convert("RGB")))
-        lbl = gt_dir / f"{stem}_gtFine_labelTrainIds.png"
+        lbl = self._path(self.staging, "gtFine", f"{stem}_gtFine_labelTrainIds.png")
+        lbl.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(labels, mode="L").save(lbl)  # class index = train id, void 255 as in Cityscapes
         self.check(lbl, labels, read_label(lbl))
         pal = self.dataset.palette.copy()
         pal[VOID] = self.void_colour
         colour = colorize(labels, pal)
-        col = gt_dir / f"{stem}_gtFine_color.png"
+        col = self._path(self.staging, "gtFine", f"{stem}_gtFine_color.png")
         Image.fromarray(colour).save(col)
         self.check(col, colour, np.asarray(open_checked(col).convert("RGB")))
-        return {"image": self.rel(img), "label": self.rel(lbl), "label_color": self.rel(col), "split": split}
+        self.written[stem] = {"image": self.rel(img), "label": self.rel(lbl), "label_color": self.rel(col)}
+        return dict(self.written[stem])
 
     def finish(self, splits):
+        moved: dict[str, dict[str, str]] = {}
+        split_of = one_split_each(splits, list(self.written), rest="unsplit")
+        for stem, files in self.written.items():
+            split = split_of[stem]
+            entry: dict[str, str] = {"split": split}
+            for field, rel in files.items():
+                src = self.out / rel
+                top = "leftImg8bit" if field == "image" else "gtFine"
+                dst = self._path(top, split, src.name)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                src.replace(dst)  # a rename inside the export folder: the verified bytes stay as they are
+                entry[field] = self.rel(dst)
+            moved[stem] = entry
+        shutil.rmtree(self.out / self.staging, ignore_errors=True)
         self.write_class_names()
         ds = self.dataset
         desc = {"class_names": list(ds.class_names), "palette": ds.palette[: ds.num_classes].tolist(),
                 "void_value": VOID, "label_format": "index"}
         (self.out / "dataset.json").write_text(json.dumps(desc, indent=1) + "\n", encoding="utf-8")
+        return moved
 
     def extra_manifest(self):
         return {"city": self.city}
@@ -220,7 +241,7 @@ class CvatMaskWriter(Writer):
 
     def __init__(self, dataset: Dataset, out: Path) -> None:
         super().__init__(dataset, out)
-        self.split_of: dict[str, str] = {}
+        self.stems: list[str] = []  # written, in order
         self.void_pixels = 0
         self.colours = np.asarray(dataset.palette[: dataset.num_classes], dtype=np.uint8)
         used = {tuple(c) for c in self.colours.tolist()}
@@ -229,7 +250,7 @@ class CvatMaskWriter(Writer):
         free = (c for c in candidates if c not in used)
         self.void_colour = next(free)
 
-    def prepare(self, splits, stems):
+    def prepare(self, stems):
         from fcn_core.data.formats.cvat import labelmap_text
 
         owner: dict[tuple, str] = {}
@@ -240,7 +261,6 @@ class CvatMaskWriter(Writer):
                                                    "apart")
             owner[tuple(c)] = name
         labelmap_text(list(self.dataset.class_names), self.colours, None)  # refuses unwritable names now
-        self.split_of = one_split_each(splits, stems, rest="default")
         for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
             (self.out / sub).mkdir(parents=True, exist_ok=True)
 
@@ -254,10 +274,14 @@ class CvatMaskWriter(Writer):
         lbl = self.out / "SegmentationClass" / f"{sample.stem}.png"
         Image.fromarray(colorize(labels, self.palette())).save(lbl)  # RGB, as CVAT exports
         self.void_pixels += int((labels == VOID).sum())
-        back = labels_from_colours(np.asarray(open_checked(lbl).convert("RGB")), self.palette(), lbl,
-                                   self.dataset.num_classes)
+        try:
+            back = labels_from_colours(np.asarray(open_checked(lbl).convert("RGB")), self.palette(), lbl,
+                                       self.dataset.num_classes)
+        except DataError:  # a colour that is no class's: the file did not come back as meant
+            back = None
         self.check(lbl, labels, back)
-        return {"image": self.rel(img), "label": self.rel(lbl), "split": self.split_of[sample.stem]}
+        self.stems.append(sample.stem)
+        return {"image": self.rel(img), "label": self.rel(lbl)}
 
     def finish(self, splits):
         from fcn_core.data.formats.cvat import LABELMAP, labelmap_text
@@ -265,10 +289,12 @@ class CvatMaskWriter(Writer):
         void = self.void_colour if self.void_pixels else None
         text = labelmap_text(list(self.dataset.class_names), self.colours, void)
         (self.out / LABELMAP).write_text(text, encoding="utf-8")
+        split_of = one_split_each(splits, self.stems, rest="default")
         own: dict[str, list[str]] = {}
-        for stem, split in self.split_of.items():
+        for stem, split in split_of.items():
             own.setdefault(split, []).append(stem)
         self.write_split_lists(self.out / "ImageSets" / "Segmentation", own)
+        return {stem: {"split": split} for stem, split in split_of.items()}
 
     def extra_manifest(self):
         void = {"name": "ignored", "colour": list(self.void_colour), "pixels": self.void_pixels}
