@@ -15,20 +15,22 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fcn_core import VOID
 from fcn_core.data.atomic import atomic_write_text
 from fcn_core.data.errors import DataError, failure
-from fcn_core.data.labels import read_label
 from fcn_core.data.names import name_key
 from fcn_core.metrics import (
     confusion_matrix,
     image_scores_from_confusion,
     scores_from_confusion,
 )
+
+if TYPE_CHECKING:
+    from fcn_core.data.formats.guards import NearbyColourTable
 
 Progress = Callable[[int, int], None]
 ShouldStop = Callable[[], bool]
@@ -195,6 +197,10 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     sizes that differ, values out of range) is listed in ``failed`` and the others are scored; ``on_image``
     (see :data:`OnImage`, stride key 0) is called once per pair.
     """
+    from fcn_core.data.formats.guards import NearbyColourTable, refuse_instance_maps
+
+    refuse_instance_maps(Path(pred_dir), "--pred (predicted class labels)")
+    refuse_instance_maps(Path(gt_dir), "--gt (ground-truth class labels)")
     pred_files = _label_files(Path(pred_dir), "prediction")
     gt_files = _label_files(Path(gt_dir), "ground-truth")
     only_pred = sorted(set(pred_files) - set(gt_files))
@@ -208,8 +214,11 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             parts.append(f"no ground truth for {len(only_pred)} prediction(s): {', '.join(only_pred[:5])}"
                          f"{' ...' if len(only_pred) > 5 else ''} (looked in {gt_dir})")
         raise DataError(gt_dir if only_gt else pred_dir, "; ".join(parts))
+    # Colour (RGB) labels are decoded through the colour table beside them, never through guessed colours.
+    gt_table = NearbyColourTable(Path(gt_dir))
+    pred_table = NearbyColourTable(Path(pred_dir), fallback=gt_table)
     if class_names is None:
-        class_names = _names_near(Path(gt_dir))
+        class_names = _names_near(Path(gt_dir)) or gt_table.names()
     if num_classes is None and class_names is not None:
         num_classes = len(class_names)
     # Without a class count, accumulate over all 256 values and trim to the largest one used.
@@ -224,7 +233,8 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
             stopped = True
             break
         try:
-            cm = _score_pair(pred_files[stem], gt_files[stem], width, num_classes, ignore_index)
+            cm = _score_pair(pred_files[stem], gt_files[stem], width, num_classes, ignore_index,
+                             pred_table, gt_table, class_names)
         except DataError as exc:  # one bad file must not stop the run: it is reported
             failed.append(failure(stem, exc))
             if on_image is not None:
@@ -244,18 +254,23 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     return make_report(total, names, per_image, stopped, failed)
 
 
-def _score_pair(pred_path: Path, gt_path: Path, width: int, num_classes: int | None,
-                ignore_index: int) -> np.ndarray:
-    """The confusion matrix of one prediction file against its GT file; DataError naming the bad file."""
+def _score_pair(pred_path: Path, gt_path: Path, width: int, num_classes: int | None, ignore_index: int,
+                pred_table: NearbyColourTable, gt_table: NearbyColourTable,
+                class_names: Sequence[str] | None) -> np.ndarray:
+    """The confusion matrix of one prediction file against its GT file; DataError naming the bad file.
+    Colour (RGB) labels are decoded through the colour table beside them, never through guessed colours."""
+    from fcn_core.data.formats.guards import read_folder_label
+
     try:
-        gt = read_label(gt_path, void_value=ignore_index, num_classes=num_classes)
+        gt = read_folder_label(gt_path, table=gt_table, class_names=class_names, void_value=ignore_index,
+                               num_classes=num_classes)
     except DataError as exc:
         if "neither classes" not in exc.problem:
             raise
         # Typically a dataset whose void is not 255 (CamVid: 11): say how to tell us.
         raise DataError(exc.path, f"{exc.problem} (ignore index {ignore_index}); if one of these values "
                                   "marks void, pass it as the ignore index (--ignore-index)") from exc
-    pred = read_label(pred_path)
+    pred = read_folder_label(pred_path, table=pred_table, class_names=class_names)
     if gt.shape != pred.shape:
         raise DataError(pred_path, f"prediction is {pred.shape[1]}x{pred.shape[0]} but ground "
                                    f"truth {gt_path} is {gt.shape[1]}x{gt.shape[0]}")

@@ -1,10 +1,15 @@
-"""Export a dataset (with its corrections) as a clean VOC-layout folder plus a manifest.
+"""Export a dataset (with its corrections) as a clean folder in a chosen format plus a manifest.
 
-The result: ``JPEGImages/`` (photos copied byte for byte), ``SegmentationClass/`` (palette PNGs, void 255, the
-corrected label where one exists), ``SegmentationClassVisualization/`` (photo blended with label colours),
-``ImageSets/Segmentation/*.txt``, ``class_names.txt`` and ``manifest.json`` (per image: sources, corrected?,
-changed pixels, SHA-256 of the written files). Everything is built in a hidden folder next to the
-destination and moved into place at the end, so an interrupted export leaves nothing half-written.
+The default (``format="voc"``): ``JPEGImages/`` (photos copied byte for byte), ``SegmentationClass/``
+(palette PNGs, void 255, the corrected label where one exists), ``SegmentationClassVisualization/`` (photo
+blended with label colours), ``ImageSets/Segmentation/*.txt``, ``class_names.txt`` and ``manifest.json`` (per
+image: sources, corrected?, changed pixels, SHA-256 of the written files). Other formats (``index-png``,
+``cityscapes``, ``cvat-mask``) are written by ``fcn_core.data.formats.writers``. Every label file written is
+read back and compared with the label map meant (``manifest["verified"]``); any difference stops the export.
+An image whose own files are bad (unreadable, wrong size, values that are no class) is read and checked
+before anything of it is written, then left out and listed under ``manifest["failed"]``; the rest go on.
+Everything is built in a hidden folder next to the destination and moved into place at the end, so an
+interrupted export leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -12,27 +17,21 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
-import io
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from PIL import Image
 
 from fcn_core import VOID
 from fcn_core.data.atomic import default_mode
-from fcn_core.data.datasets import Dataset, open_dataset
+from fcn_core.data.datasets import Dataset, Sample, open_dataset
 from fcn_core.data.errors import DataError, describe_failures, failure
-from fcn_core.data.labels import write_palette_png
-from fcn_core.data.palette import colorize
-
-VIS_ALPHA = 0.5  # label colour weight in the visualisation
-SUBFOLDERS = ("JPEGImages", "SegmentationClass", "SegmentationClassVisualization", "ImageSets/Segmentation")
+from fcn_core.data.formats.writers import FORMATS, Writer, make_writer
 
 
 def parse_split(spec: str) -> dict[str, float]:
@@ -111,17 +110,19 @@ def _check_destination(out: Path, dataset: Dataset, labels_dir: Path | None, for
         raise DataError(out, "destination folder is not empty (use --force to replace it)")
 
 
-def _visualization(image: np.ndarray, labels: np.ndarray, palette: np.ndarray) -> bytes:
-    colour = colorize(labels, palette).astype(np.float32)
-    blend = image.astype(np.float32) * (1 - VIS_ALPHA) + colour * VIS_ALPHA
-    blend[labels == VOID] = image[labels == VOID]  # void: the photo alone
-    buf = io.BytesIO()
-    Image.fromarray(np.clip(blend + 0.5, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
+class _Read(NamedTuple):
+    """One sample, read and checked, ready for the writer."""
+
+    sample: Sample
+    image: np.ndarray
+    labels: np.ndarray
+    changed: int | None  # pixels the correction changed; None when the original could not be read
+    original_error: str | None
 
 
-def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
-    # Everything is read and checked before anything is written, so a bad file leaves no files behind.
+def _read_one(dataset: Dataset, stem: str) -> _Read:
+    """Read and check everything of ``stem`` before anything is written, so a bad file leaves no files
+    behind; DataError naming the bad file."""
     s = dataset.sample(stem)
     labels = dataset.label(stem)
     image = dataset.image(stem)
@@ -137,32 +138,25 @@ def _export_one(dataset: Dataset, stem: str, tmp: Path) -> dict[str, Any]:
             changed, original_error = None, str(exc)
         else:
             changed = int((original != labels).sum()) if original.shape == labels.shape else int(labels.size)
-    if s.image_path.suffix.lower() == ".json":  # labelme with the photo embedded: write it out as PNG
-        img_out = tmp / "JPEGImages" / f"{stem}.png"
-        Image.fromarray(image).save(img_out)
-    else:
-        suffix = ".jpg" if s.image_path.suffix.lower() in (".jpg", ".jpeg") else s.image_path.suffix.lower()
-        img_out = tmp / "JPEGImages" / f"{stem}{suffix}"
-        shutil.copyfile(s.image_path, img_out)  # byte for byte: no re-encoding loss
-    lbl_out = tmp / "SegmentationClass" / f"{stem}.png"
-    write_palette_png(lbl_out, labels, dataset.palette)
-    vis_out = tmp / "SegmentationClassVisualization" / f"{stem}.jpg"
-    vis_out.write_bytes(_visualization(image, labels, dataset.palette))
+    return _Read(s, image, labels, changed, original_error)
+
+
+def _write_one(item: _Read, tmp: Path, writer: Writer) -> dict[str, Any]:
+    s, labels = item.sample, item.labels
+    written = writer.write(s, item.image, labels)  # the format's files, each read back and compared
     entry = {
         "image_source": str(s.image_path),
         "label_source": str(s.label_path),
         "original_label": None if s.original_label_path is None else str(s.original_label_path),
         "corrected": bool(s.corrected),
-        "changed_pixels": changed,
-        "image": img_out.relative_to(tmp).as_posix(),
-        "label": lbl_out.relative_to(tmp).as_posix(),
-        "visualization": vis_out.relative_to(tmp).as_posix(),
-        "image_sha256": _sha256(img_out),
-        "label_sha256": _sha256(lbl_out),
+        "changed_pixels": item.changed,
+        **written,
+        "image_sha256": _sha256(tmp / written["image"]),
+        "label_sha256": _sha256(tmp / written["label"]),
         "size": [int(labels.shape[1]), int(labels.shape[0])],
     }
-    if original_error is not None:
-        entry["original_error"] = original_error
+    if item.original_error is not None:
+        entry["original_error"] = item.original_error
     return entry
 
 
@@ -195,8 +189,11 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
                    labels_dir: str | os.PathLike[str] | None = None,
                    split: str | dict[str, float] | None = None,
                    seed: int = 0, force: bool = False, progress: Callable[[int, int], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Write ``dataset`` (with corrections from ``labels_dir``) to ``out`` in VOC layout; return the manifest.
+                   should_stop: Callable[[], bool] | None = None, format: str = "voc",
+                   void_value: int = VOID, city: str = "fcn") -> dict[str, Any]:
+    """Write ``dataset`` (with corrections from ``labels_dir``) to ``out`` in ``format`` (one of
+    ``writers.FORMATS``: voc, index-png with label void ``void_value``, cityscapes with city ``city``,
+    cvat-mask); return the manifest.
 
     ``split`` ("train=0.8,val=0.2") makes a new random split with ``seed``; otherwise the dataset's own
     split files are kept (``trainval`` = everything when it has none). Samples without a label are left out
@@ -215,17 +212,19 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
                                format=dataset.kind)
     out = Path(out)
     fractions = parse_split(split) if isinstance(split, str) else split
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}; one of {', '.join(FORMATS)}")
     _check_destination(out, dataset, dataset.labels_dir, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         os.chmod(tmp, default_mode(folder=True))  # mkdtemp's 0700 would make the export private
-        for sub in SUBFOLDERS:
-            (tmp / sub).mkdir(parents=True)
         labelled = [s.stem for s in dataset.samples if s.label_path is not None]
         skipped = [s.stem for s in dataset.samples if s.label_path is None]
         if not labelled:
             raise DataError(dataset.root, "no labelled images to export")
+        writer = make_writer(format, dataset, tmp, void_value=void_value, city=city)
+        writer.prepare(labelled)
         images: dict[str, Any] = {}
         failed: list[dict[str, Any]] = []
         for i, stem in enumerate(labelled):
@@ -233,9 +232,11 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
                 shutil.rmtree(tmp, ignore_errors=True)
                 return {"stopped": True, "exported": 0, "failed": [], "destination": str(out)}
             try:
-                images[stem] = _export_one(dataset, stem, tmp)
+                item = _read_one(dataset, stem)
             except DataError as exc:  # one bad file: skip it, list it, go on with the rest
                 failed.append(failure(stem, exc, dataset.sample(stem).label_path))
+            else:  # the writer's own errors (and files read back different) stop the whole export
+                images[stem] = _write_one(item, tmp, writer)
             if progress is not None:
                 progress(i + 1, len(labelled))
         if not images:
@@ -248,10 +249,13 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
             keep = set(exported)
             splits = {n: [s for s in stems if s in keep] for n, stems in dataset.splits.items()}
             splits = splits or {"trainval": list(exported)}
-        for name, stems in splits.items():
-            (tmp / "ImageSets" / "Segmentation" / f"{name}.txt").write_text("".join(f"{s}\n" for s in stems))
-        (tmp / "class_names.txt").write_text("".join(f"{n}\n" for n in dataset.class_names), encoding="utf-8")
+        if writer.mismatches:
+            raise DataError(out, f"{len(writer.mismatches)} written file(s) read back different from the "
+                                 f"labels meant ({', '.join(writer.mismatches[:5])}); nothing was exported")
+        for stem, moved in writer.finish(splits).items():  # split folders, known only now
+            images[stem].update(moved)
         manifest = {
+            "format": writer.name,
             "source": str(dataset.root),
             "labels_dir": None if dataset.labels_dir is None else str(dataset.labels_dir),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -266,6 +270,8 @@ def export_dataset(dataset: Dataset | str | os.PathLike[str], out: str | os.Path
             "skipped": skipped,
             "failed": failed,
             "unmatched_corrections": _unmatched_corrections(dataset),
+            "verified": writer.verified(),
+            **writer.extra_manifest(),
             "images": images,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

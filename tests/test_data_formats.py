@@ -253,14 +253,15 @@ def test_wrong_forced_format_is_a_clear_error(tmp_path):
 def test_cli_format_option(tmp_path, capsys):
     voc = make_voc(tmp_path / "voc")
     out = tmp_path / "x"
-    rc = main(["export", "--data", str(voc), "--format", "ade20k", "--out", str(out), "--no-progress"])
+    # fcn export: --data-format is the dataset's format, --format the layout written
+    rc = main(["export", "--data", str(voc), "--data-format", "ade20k", "--out", str(out), "--no-progress"])
     assert rc == 2 and not (tmp_path / "x").exists()
     assert "not a ade20k dataset" in capsys.readouterr().err
     weights = tmp_path / "w.safetensors"
     rc = main(["evaluate", "--weights", str(weights), "--data", str(voc), "--format", "kitti"])
     assert rc == 2 and "not a kitti dataset" in capsys.readouterr().err
     cs = fx.cityscapes(tmp_path / "cs")
-    assert main(["export", "--data", str(cs), "--format", "cityscapes", "--out", str(tmp_path / "y"),
+    assert main(["export", "--data", str(cs), "--data-format", "cityscapes", "--out", str(tmp_path / "y"),
                  "--no-progress"]) == 0
     assert Image.open(tmp_path / "y/SegmentationClass/aachen_000000_000019.png").mode == "P"
 

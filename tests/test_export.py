@@ -130,7 +130,7 @@ def test_labels_folder_that_does_not_exist_is_an_error(corrected, tmp_path, caps
 
 
 def test_failure_or_stop_leaves_nothing_half_written(corrected, tmp_path, monkeypatch):
-    import fcn_core.export as export_mod
+    from fcn_core.data.formats import writers
 
     root, _, _ = corrected
     out = tmp_path / "o"
@@ -138,17 +138,17 @@ def test_failure_or_stop_leaves_nothing_half_written(corrected, tmp_path, monkey
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     # A write failing in the middle of the set (disk full): the previous export is untouched.
     # (A bad source label only skips that image: tests/test_export_safety.py.)
-    real_write = export_mod.write_palette_png
+    real_write = writers.write_palette_png  # the VOC writer's label write
 
     def write(path, *args, **kwargs):
         if path.stem == "img2":
             raise OSError(28, "No space left on device")
         return real_write(path, *args, **kwargs)
 
-    monkeypatch.setattr(export_mod, "write_palette_png", write)
+    monkeypatch.setattr(writers, "write_palette_png", write)
     with pytest.raises(OSError, match="No space"):
         export_dataset(open_dataset(root), out, force=True)
-    monkeypatch.setattr(export_mod, "write_palette_png", real_write)
+    monkeypatch.setattr(writers, "write_palette_png", real_write)
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     # Stopped half way: nothing is written at a fresh destination either.
     calls = iter([False, False, True])

@@ -11,15 +11,19 @@ from types import TracebackType
 ARCH_CHOICES: tuple[str, ...] = ("fcn32s", "fcn16s", "fcn8s", "fcn8s-atonce", "fcn-multi")
 
 
-def add_format_argument(parser) -> None:
-    """``--format NAME``: open the dataset as this format instead of detecting it (``dest="data_format"``).
+def add_format_argument(parser, *flags: str) -> None:
+    """``--format NAME`` (or ``flags``; ``--data-format`` always works too): open the dataset as this format
+    instead of detecting it (``dest="data_format"``). ``fcn export`` passes ``--data-format`` alone: its
+    ``--format`` is the layout it writes.
 
     The names are checked when the dataset opens (an unknown one lists the known ones); importing the
     registry here would make ``fcn --help`` wait for numpy and Pillow.
     """
-    parser.add_argument("--format", dest="data_format", metavar="NAME", default=None,
+    names = flags or ("--format", "--data-format")
+    parser.add_argument(*names, dest="data_format", metavar="NAME", default=None,
                         help="dataset format instead of detecting it: cityscapes, kitti, ade20k, "
-                        "ade20k-full, mapillary, camvid, camvid32, voc, index, labelme, images, ...")
+                        "ade20k-full, mapillary, camvid, camvid32, cvat-mask, datumaro, kaggle, sbd, voc, "
+                        "labelme, index, images, ...")
 
 
 def fail(command: str, message: str) -> int:

@@ -191,7 +191,12 @@ def open_dataset(path: str | os.PathLike[str], *, void_value: int | None = None,
     Only file names are listed here; decoding happens on access.
     """
     from fcn_core.data.formats import open_with_format  # the formats build on the classes above
+    from fcn_core.data.formats.guards import refuse_instance_maps
 
+    if labels_dir is not None:
+        refuse_instance_maps(Path(labels_dir), "corrections folder")
+    # The registry opens the folder; the original layouts' reader (formats/legacy.py) then refuses instance
+    # maps given as class labels and colour labels without stated colours.
     return open_with_format(path, format=format, void_value=void_value, labels_dir=labels_dir)
 
 

@@ -1,7 +1,8 @@
 """labelme JSON annotations rasterised to label maps, the way labelme's own ``labelme2voc`` does it.
 
 Shapes are drawn in file order (later shapes paint over earlier ones). ``__ignore__`` becomes void (255),
-``_background_`` class 0. Polygons are filled with their outline included (Pillow ``ImageDraw.polygon`` with
+``_background_`` class 0. ``mask`` shapes (a base64 PNG of a box, what labelme's AI tools save) are placed
+as labelme places them. Polygons are filled with their outline included (Pillow ``ImageDraw.polygon`` with
 outline and fill, as labelme does), so the result matches labelme's VOC export pixel for pixel.
 """
 
@@ -107,6 +108,37 @@ def _shape_mask(size_hw: tuple[int, int], points: Sequence[Sequence[float]], sha
     return np.asarray(mask, dtype=bool)
 
 
+def _mask_shape(size_hw: tuple[int, int], shape: dict, path: Path) -> np.ndarray:
+    """A labelme ``mask`` shape (its Segment-Anything tools save these): ``mask`` is a base64 PNG of the box
+    from ``points[0]`` to ``points[1]`` (integer pixels, both corners inclusive), as labelme's
+    ``shapes_to_label`` places it."""
+    h, w = size_hw
+    name = shape.get("label")
+    data = shape.get("mask")
+    if not isinstance(data, str) or not data:
+        raise DataError(path, f"mask shape {name!r} has no 'mask' (a base64 PNG)")
+    points = shape.get("points") or []
+    try:
+        (x1, y1), (x2, y2) = [(int(float(pt[0])), int(float(pt[1]))) for pt in points]
+    except (TypeError, ValueError, IndexError) as exc:
+        raise DataError(path, f"mask shape {name!r} needs 2 points (box corners), got {points!r}") from exc
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as img:
+            img.load()
+            arr = np.asarray(img if img.mode in ("1", "L", "P", "I", "I;16") else img.convert("L"))
+    except (OSError, ValueError) as exc:
+        raise DataError(path, f"mask shape {name!r}: 'mask' is not a base64 PNG ({exc})") from exc
+    if not (0 <= x1 <= x2 < w and 0 <= y1 <= y2 < h):
+        raise DataError(path, f"mask shape {name!r}: box ({x1},{y1})-({x2},{y2}) is not inside the "
+                              f"{w}x{h} image")
+    if arr.shape != (y2 - y1 + 1, x2 - x1 + 1):
+        raise DataError(path, f"mask shape {name!r}: mask is {arr.shape[1]}x{arr.shape[0]} but its box "
+                              f"({x1},{y1})-({x2},{y2}) is {x2 - x1 + 1}x{y2 - y1 + 1}")
+    mask = np.zeros((h, w), dtype=bool)
+    mask[y1 : y2 + 1, x1 : x2 + 1] = arr != 0
+    return mask
+
+
 def rasterize_labelme(json_path: str | os.PathLike[str], class_names: Sequence[str],
                       *, with_image: bool = True) -> tuple[np.ndarray | None, np.ndarray]:
     """Rasterise one labelme file into ``(image_rgb, labels)``; labels uint8 with void 255.
@@ -152,6 +184,9 @@ def rasterize_labelme(json_path: str | os.PathLike[str], class_names: Sequence[s
             value = lookup[name]
         else:
             raise DataError(p, f"shape label {name!r} is not one of the dataset's classes")
-        mask = _shape_mask((h, w), shape.get("points") or [], shape.get("shape_type") or "polygon", p)
+        if shape.get("shape_type") == "mask":
+            mask = _mask_shape((h, w), shape, p)
+        else:
+            mask = _shape_mask((h, w), shape.get("points") or [], shape.get("shape_type") or "polygon", p)
         labels[mask] = value
     return image, labels

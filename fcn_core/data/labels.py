@@ -26,15 +26,16 @@ def _colour_keys(rgb: np.ndarray) -> np.ndarray:
 
 
 def labels_from_colours(rgb: np.ndarray, palette: np.ndarray, path: str | os.PathLike[str] | None = None,
-                        num_classes: int | None = None) -> np.ndarray:
+                        num_classes: int | None = None, *, void_colour: bool = True) -> np.ndarray:
     """Map an RGB colour label ``(H, W, 3)`` back to indices through ``palette``.
 
-    Entries ``0..num_classes-1`` and 255 (void) are accepted; any other colour is a DataError that lists them.
+    Entries ``0..num_classes-1`` and 255 (void; unless ``void_colour`` is False, for colour tables that have
+    no void colour) are accepted; any other colour is a DataError that lists them.
     """
     pal = full_palette(palette)
     n = len(pal) if num_classes is None else num_classes
     allowed = list(range(min(n, 256)))
-    if VOID not in allowed:
+    if VOID not in allowed and void_colour:
         allowed.append(VOID)
     lut_keys = _colour_keys(pal[allowed])
     lut_vals = np.asarray(allowed, dtype=np.uint8)
@@ -54,13 +55,60 @@ def labels_from_colours(rgb: np.ndarray, palette: np.ndarray, path: str | os.Pat
     return values[inverse].reshape(keys.shape)
 
 
+#: Pillow modes of 16/32-bit (and float) single-channel images: index labels wider than 8 bits.
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def index_values(img: Image.Image, path: str | os.PathLike[str]) -> np.ndarray:
+    """The class-index values of a single-channel label image (P, L, 16/32-bit, float) as an int64 array.
+
+    Float images (TIFF) must hold whole numbers; anything else is a DataError naming the first bad value.
+    """
+    mode = img.mode
+    if mode in ("P", "L", "1"):
+        return np.asarray(img, dtype=np.uint8).astype(np.int64)
+    if mode not in WIDE_MODES:
+        raise DataError(path, f"label image mode {mode!r} does not hold class indices")
+    raw = np.asarray(img)
+    if raw.dtype.kind == "f":
+        whole = np.isfinite(raw) & (raw == np.round(raw))
+        if not whole.all():
+            y, x = np.argwhere(~whole)[0]
+            value = float(raw[y, x])
+            raise DataError(path, f"label has value {value:g} at (x={x}, y={y}), not a whole class index")
+    return raw.astype(np.int64)
+
+
+def narrow_index_values(values: np.ndarray, path: str | os.PathLike[str], *, void_value: int = VOID,
+                        num_classes: int | None = None) -> np.ndarray:
+    """Index values of any width as uint8 when every one is a class (``< num_classes``), the file's void
+    value or 255; otherwise a DataError naming the file, the first bad value (raster order) and where it is.
+    Without ``num_classes`` any value up to 255 is accepted."""
+    limit = VOID + 1 if num_classes is None else num_classes
+    ok = (values >= 0) & ((values < limit) | (values == void_value) | (values == VOID))
+    if not ok.all():
+        y, x = np.argwhere(~ok)[0]
+        bad = np.unique(values[~ok])
+        first = int(values[y, x])
+        what = f"classes 0..{limit - 1}"
+        listed = ", ".join(map(str, bad[:6].tolist())) + (" ..." if bad.size > 6 else "")
+        more = "" if bad.size == 1 else f" ({bad.size} bad values in all: {listed})"
+        hint = ""
+        if first >= 1000 and (bad >= 1000).all():
+            hint = "; it looks like an instance-id map (class*1000 + instance, e.g. Cityscapes *_instanceIds)"
+        raise DataError(path, f"label has value {first} at (x={x}, y={y}): neither {what} nor void"
+                              f"{more}{hint}")
+    return values.astype(np.uint8)
+
+
 def read_label(path: str | os.PathLike[str], *, palette: np.ndarray | None = None, void_value: int = VOID,
                num_classes: int | None = None) -> np.ndarray:
     """Read a label PNG as ``uint8 (H, W)`` with void → 255.
 
-    Mode P and L files hold class indices; RGB files are mapped back through ``palette`` (VOC colours when
-    None). ``void_value`` is the file's void value. With ``num_classes`` set, any value that is neither a
-    class nor void is a DataError naming the values.
+    Mode P and L files hold class indices, and so do 16/32-bit PNGs and TIFFs (modes I;16, I, F) when every
+    value is a class or void (else a DataError names the first bad value); RGB files are mapped back through
+    ``palette`` (VOC colours when None). ``void_value`` is the file's void value. With ``num_classes`` set,
+    any value that is neither a class nor void is a DataError naming the values.
     """
     p = Path(path)
     img = open_checked(p)
@@ -70,10 +118,13 @@ def read_label(path: str | os.PathLike[str], *, palette: np.ndarray | None = Non
     elif mode in ("RGB", "RGBA"):
         arr = labels_from_colours(np.asarray(img.convert("RGB")), full_palette(palette), p, num_classes)
         void_value = VOID  # colours already decoded to in-memory indices
-    elif mode.startswith("I;16") or mode in ("I", "F"):
-        raise DataError(p, f"label is a {mode} (16/32-bit) image; expected 8-bit class indices (mode P or L)")
+    elif mode in WIDE_MODES:
+        try:
+            arr = narrow_index_values(index_values(img, p), p, void_value=void_value, num_classes=num_classes)
+        except DataError as exc:
+            raise DataError(p, f"{mode} (16/32-bit) {exc.problem}") from exc
     else:
-        raise DataError(p, f"unsupported label image mode {mode!r}; expected P, L or RGB")
+        raise DataError(p, f"unsupported label image mode {mode!r}; expected P, L, RGB or 16/32-bit indices")
     arr = np.ascontiguousarray(arr)
     if void_value != VOID:
         arr = arr.copy()

@@ -20,6 +20,7 @@ from fcn_core.data.datasets import LABEL_FORMATS, Dataset, Sample
 from fcn_core.data.errors import DataError
 from fcn_core.data.images import IMAGE_SUFFIXES
 from fcn_core.data.labelme import read_labels_txt
+from fcn_core.data.labels import WIDE_MODES
 from fcn_core.data.palette import VOC_CLASSES, full_palette, known_palette
 
 DESCRIPTOR = "dataset.json"
@@ -235,7 +236,9 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None,
         elif readable is None:
             fmt = "none" if kind == "images" else "palette"
         else:
-            fmt = {"P": "palette", "L": "index", "RGB": "rgb", "RGBA": "rgb"}.get(readable[1], "palette")
+            mode = readable[1]
+            fmt = {"P": "palette", "L": "index", "RGB": "rgb", "RGBA": "rgb"}.get(mode, "palette")
+            fmt = "index" if mode in WIDE_MODES else fmt  # 16/32-bit index labels
 
     palette = None
     if desc.get("palette") is not None:

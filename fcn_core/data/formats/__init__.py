@@ -11,6 +11,8 @@ opened before opens the same way.
 
 To add a format: a module here with ``detect(root) -> bool`` and ``open_root(root, *, void_value,
 labels_dir) -> Dataset``, and one line in ``FORMATS``.
+
+The export writers (``fcn export --format voc|index-png|cityscapes|cvat-mask``) are in ``writers.py``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Format(NamedTuple):
 
 
 def _registry() -> list[Format]:
-    from fcn_core.data.formats import ade20k, camvid, cityscapes, kitti, legacy, mapillary
+    from fcn_core.data.formats import ade20k, camvid, cityscapes, kitti, legacy, mapillary, sidecars
 
     return [
         cityscapes.FORMAT,
@@ -45,8 +47,9 @@ def _registry() -> list[Format]:
         *mapillary.VERSION_FORMATS,  # only when chosen by name: "mapillary" detects first
         camvid.SEGNET,
         camvid.CAMVID32_FORMAT,
-        # Sidecar formats (Datumaro dataset_meta.json, CVAT labelmap.txt, Kaggle labelmap.csv, SBD) go here:
-        # before the original layouts they sit in.
+        # Sidecar formats (CVAT labelmap.txt, Datumaro dataset_meta.json, Kaggle labelmap.csv) and SBD:
+        # before the original layouts they sit in, so their class names and colours win.
+        *sidecars.SIDECAR_FORMATS,  # cvat-mask, datumaro, kaggle, sbd
         *legacy.FORMATS,  # voc, labelme, index, images (always detects: the fallback)
     ]
 

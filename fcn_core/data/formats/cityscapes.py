@@ -4,15 +4,23 @@ Per image the label is ``*_labelTrainIds.png`` when present (cityscapesScripts' 
 train ids 0..18, 255 ignore), else ``*_labelIds.png`` (label ids 0..33) or ``*_instanceIds.png`` (16-bit;
 ids >= 1000 are ``label id * 1000 + instance``), both mapped to the 19 train classes through the official
 table. ``gtCoarse/`` is used when there is no ``gtFine/``. Splits are the folders (train, val, test, ...).
+
+Other classes: ``fcn export --format cityscapes`` of a dataset whose classes are not Cityscapes' writes
+``dataset.json`` (``class_names``, ``palette``) and ``class_names.txt`` beside the folders, and its
+``*_labelTrainIds.png`` hold those classes' indices. When the folder states classes other than the 19, they
+are the dataset's classes, train ids 0..n-1 (255 void); a ``labelIds`` / ``instanceIds`` file then holds
+official ids that are not those classes and is refused.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from fcn_core import VOID
+from fcn_core.data.errors import DataError
 from fcn_core.data.formats import Format
 from fcn_core.data.formats.common import (
     apply_lut,
@@ -21,9 +29,12 @@ from fcn_core.data.formats.common import (
     file_names,
     make_lut,
     read_raw_label,
+    read_text,
     split_order,
     subdirs,
 )
+from fcn_core.data.names import name_key
+from fcn_core.data.palette import known_palette
 
 # cityscapesScripts helpers/labels.py: (name, id, trainId, colour). "license plate" (id -1) never appears in
 # label files and is left out.
@@ -83,13 +94,29 @@ def palette() -> np.ndarray:
 
 
 class CityscapesDecoder:
-    """Reads a Cityscapes-style label file (train ids, label ids or instance ids, told by its name)."""
+    """Reads a Cityscapes-style label file (train ids, label ids or instance ids, told by its name).
+
+    ``stated`` (the file that states other classes, with their count ``num_classes``): train ids are those
+    classes' indices, and label / instance id files are refused."""
+
+    def __init__(self, num_classes: int | None = None, stated: Path | None = None) -> None:
+        self.stated = stated
+        self.num_classes = n = int(num_classes or 0)
+        own = make_lut({**{t: t for t in range(n)}, VOID: VOID}) if stated is not None else None
+        self.train_lut = TRAIN_ID_LUT if own is None else own
 
     def __call__(self, path: Path) -> np.ndarray:
         raw = read_raw_label(path)
         name = path.name
         if name.endswith("_labelTrainIds.png"):
+            if self.stated is not None:
+                n = self.num_classes
+                return apply_lut(raw, self.train_lut, path, f"the {n} classes of {self.stated} (0..{n - 1}, "
+                                                            "255 void)")
             return apply_lut(raw, TRAIN_ID_LUT, path, "Cityscapes train ids (0..18, 255 ignore)")
+        if self.stated is not None:
+            raise DataError(path, f"holds Cityscapes label ids, but {self.stated} states classes other than "
+                                  "Cityscapes' 19: only *_labelTrainIds.png files can hold them")
         if name.endswith("_instanceIds.png"):
             raw = np.where(raw >= 1000, raw // 1000, raw)
         return apply_lut(raw, LABEL_ID_LUT, path, "Cityscapes label ids (0..33)")
@@ -104,8 +131,42 @@ def detect(root: Path) -> bool:
     return (root / "leftImg8bit").is_dir()
 
 
+def _stated_classes(root: Path) -> tuple[list[str], np.ndarray | None, Path] | None:
+    """Classes other than the 19 that the folder states (``dataset.json`` ``class_names`` and ``palette``,
+    else ``class_names.txt``), with their colours (None: not stated) and the file; None when none are stated
+    or they are Cityscapes'."""
+    desc_path, names_path = root / "dataset.json", root / "class_names.txt"
+    names, colours, source = None, None, None
+    if desc_path.is_file():
+        try:
+            desc = json.loads(read_text(desc_path))
+        except json.JSONDecodeError as exc:
+            raise DataError(desc_path, f"cannot read dataset descriptor ({exc})") from exc
+        if isinstance(desc, dict) and desc.get("class_names"):
+            names, source = [str(n) for n in desc["class_names"]], desc_path
+            if desc.get("palette") is not None:
+                try:
+                    raw = np.asarray(desc["palette"], dtype=np.float64)
+                    if raw.ndim != 2 or raw.shape[1] != 3 or len(raw) < len(names) or (
+                            (raw < 0) | (raw > 255) | (raw != np.round(raw))).any():
+                        raise ValueError
+                except (ValueError, TypeError) as exc:
+                    raise DataError(desc_path, "palette must give an [r, g, b] colour (0..255) for every "
+                                               "class") from exc
+                colours = raw.astype(np.uint8)
+    if names is None and names_path.is_file():
+        names = [ln.strip() for ln in read_text(names_path).splitlines() if ln.strip()]
+        source = names_path
+    if not names or source is None or [name_key(n) for n in names] == [name_key(n) for n in CLASSES]:
+        return None
+    if len(names) >= VOID:
+        raise DataError(source, f"{len(names)} classes: at most {VOID - 1} fit in 8-bit train ids with void")
+    return names, colours, source
+
+
 def open_root(root: Path, *, void_value=None, labels_dir=None):
     """List the images and their labels (no decoding)."""
+    stated = _stated_classes(root)
     gt = _gt_folder(root)
     label_kinds = [f"_{gt.name}_{k}.png" for k in ("labelTrainIds", "labelIds", "instanceIds")] if gt else []
 
@@ -124,8 +185,14 @@ def open_root(root: Path, *, void_value=None, labels_dir=None):
                             break
                     yield split, stem, child(folder, name), label
 
-    return build_dataset(root, "cityscapes", entries(), class_names=list(CLASSES), palette=palette(),
-                         void_value=VOID, label_format="mapped", label_decoder=CityscapesDecoder(),
+    if stated is None:
+        names, pal, decoder = list(CLASSES), palette(), CityscapesDecoder()
+    else:
+        names, colours, source = stated
+        pal = colours if colours is not None else known_palette(names)  # None: VOC's colours
+        decoder = CityscapesDecoder(len(names), source)
+    return build_dataset(root, "cityscapes", entries(), class_names=names, palette=pal,
+                         void_value=VOID, label_format="mapped", label_decoder=decoder,
                          labels_dir=labels_dir)
 
 
