@@ -1,0 +1,1 @@
+"""Dataset layouts of other published datasets: one module per layout (``nyud``, ``siftflow``)."""
