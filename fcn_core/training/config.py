@@ -59,6 +59,7 @@ class TrainConfig:
     amp: bool | None = None  # bf16 autocast; default on for CUDA
     channels_last: bool | None = None  # default on for CUDA
     eval_every: int | None = None  # evaluate every N iterations instead of once per epoch
+    freeze_trunk: bool = False  # FCN-32s-fixed: train only the final classifier (score_fr*)
     show_progress: bool = True
 
     def resolved(self) -> TrainConfig:
