@@ -138,6 +138,16 @@ def _apply_corrections(samples: list[Sample], labels_dir: Path | None) -> None:
             s.label_path, s.corrected = fixes[s.stem], True
 
 
+def _reference_layout(root: Path, corrections: Path | None) -> Dataset | None:
+    from fcn_core.data.formats import nyud, siftflow
+
+    if nyud.looks_like_nyud(root):
+        return nyud.open_nyud(root, corrections)
+    if siftflow.looks_like_siftflow(root):
+        return siftflow.open_siftflow(root, corrections)
+    return None
+
+
 def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) -> Dataset:
     """Detect the layout under ``root`` and build a :class:`Dataset` (see :func:`open_dataset`)."""
     if root.is_file() and root.name == DESCRIPTOR:
@@ -148,6 +158,9 @@ def scan_dataset(root: Path, *, void_value: int | None = None, labels_dir=None) 
         raise DataError(root, "not a folder (give the dataset's folder)")
     desc = _read_descriptor(root)
     corrections = Path(labels_dir) if labels_dir is not None else None
+    reference = _reference_layout(root, corrections)  # NYUDv2 / SIFT Flow as fcn.berkeleyvision.org has them
+    if reference is not None:
+        return reference
     names_file = next((root / n for n in ("class_names.txt", "labels.txt") if (root / n).is_file()), None)
 
     if desc.get("images"):
