@@ -108,6 +108,8 @@ class TrainConfig:
         """Base learning rate of a stage: the paper's per-arch value or the scratch default 2e-3."""
         if self.lr is not None:
             return float(self.lr)
+        if self.recipe == "paper" and arch not in PAPER_LR:  # the other reference nets: by stride, as VOC
+            return 1e-14 if "fcn8s" in arch else 1e-12 if "fcn16s" in arch else 1e-10
         return PAPER_LR[arch] if self.recipe == "paper" else 2e-3
 
     def to_dict(self) -> dict[str, Any]:
