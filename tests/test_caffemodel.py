@@ -53,8 +53,8 @@ def test_every_reference_net_loads_with_its_arch_classes_and_preprocessing(tmp_p
     model = _random_model(net.arch)
     extra = []
     if reference == "voc-fcn8s-atonce":  # the reference's fixed Scale layers (param lr_mult 0)
-        extra = [("scale_pool4", "Scale", [np.array([0.01], np.float32)]),
-                 ("scale_pool3", "Scale", [np.array([0.0001], np.float32)])]
+        extra = [("scale_pool4", "Scale", [np.full(32, 0.01, np.float32)]),  # per channel of pool4
+                 ("scale_pool3", "Scale", [np.full(16, 0.0001, np.float32)])]
     path = tmp_path / f"{reference}-heavy.caffemodel"
     path.write_bytes(cw.net_from_state(model.state_dict(), extra_layers=extra))
     loaded = load_model(path)
@@ -176,3 +176,13 @@ def test_converted_multimodal_checkpoints_keep_their_inputs(tmp_path, capsys, ar
     names = [i["name"] for i in loaded.metadata["inputs"]]
     assert names == (["color", "hha"] if arch.endswith("hha") else ["color", "depth"])
     _assert_same_outputs(model, loaded.model)
+
+
+def test_at_once_scale_layers_must_hold_the_models_constants(tmp_path):
+    model = _random_model("fcn8s-atonce")
+    extra = [("scale_pool4", "Scale", [np.full(32, 0.5, np.float32)]),
+             ("scale_pool3", "Scale", [np.full(16, 0.0001, np.float32)])]
+    path = tmp_path / "atonce.caffemodel"
+    path.write_bytes(cw.net_from_state(model.state_dict(), extra_layers=extra))
+    with pytest.raises(WeightsError, match="atonce.caffemodel: layer scale_pool4 scales by"):
+        load_model(path)

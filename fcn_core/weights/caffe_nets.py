@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..data.formats.nyud import NYUD_CLASSES, NYUD_MEAN_BGR, NYUD_MEAN_HHA, NYUD_MEAN_LOG_DEPTH
@@ -168,7 +169,13 @@ def caffe_state_dict(layers: list[CaffeLayer], model: torch.nn.Module, arch: str
     expected = model.state_dict()
     state: dict[str, torch.Tensor] = {}
     for layer in layers:
-        if not layer.blobs or layer.name in _SCALE_LAYERS:
+        if layer.blobs and layer.name in _SCALE_LAYERS:
+            want_scale = getattr(model, f"{layer.name[len('scale_'):]}_scale", None)
+            if want_scale is None or not np.allclose(layer.blobs[0], want_scale, rtol=1e-5):
+                raise WeightsError(path, f"layer {layer.name} scales by {np.unique(layer.blobs[0])[:4]}; "
+                                         f"{arch} multiplies by {want_scale}")
+            continue
+        if not layer.blobs:
             continue
         for field, blob in zip(("weight", "bias"), layer.blobs[:2]):
             key = f"{layer.name}.{field}"
