@@ -186,3 +186,17 @@ def test_at_once_scale_layers_must_hold_the_models_constants(tmp_path):
     path.write_bytes(cw.net_from_state(model.state_dict(), extra_layers=extra))
     with pytest.raises(WeightsError, match="atonce.caffemodel: layer scale_pool4 scales by"):
         load_model(path)
+
+
+def test_predictor_shows_the_semantic_head_of_a_two_headed_net(tmp_path):
+    from fcn_core.predictor import Predictor
+
+    model = _random_model("siftflow-fcn32s", seed=9)
+    path = tmp_path / "siftflow-fcn32s.caffemodel"
+    path.write_bytes(cw.net_from_state(model.state_dict()))
+    result = Predictor(load_model(path), device="cpu").predict(np.zeros((20, 24, 3), np.uint8))
+    assert list(result) == [32] and result[32].labels.shape == (20, 24)
+    x = torch.from_numpy(np.zeros((1, 20, 24, 3), np.uint8)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        sem = model(load_model(path).preprocessing.normalize(x))["sem"]
+    assert np.array_equal(result[32].labels, sem[0].argmax(0).numpy().astype(np.uint8))
