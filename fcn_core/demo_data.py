@@ -266,12 +266,47 @@ def make_demo_sample(
     return np.clip(img, 0, 255).astype(np.uint8), lab
 
 
+GEOMETRIC_CLASSES: tuple[str, ...] = ("sky", "horizontal", "vertical")  # SIFT Flow's geometric classes
+DEPTH_DIR, GEO_DIR = "Depth", "GeoLabels"  # sidecar folders next to JPEGImages/ (see make_demo_dataset)
+
+
+def demo_depth_and_geometry(labels: np.ndarray, index: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Depth (uint16 millimetres, like NYUDv2's depth PNGs) and geometric labels for a demo scene's labels.
+
+    Ground-plane geometry: a road row y below the horizon is ``1500 * (H - horizon) / (y - horizon + 1)`` mm
+    away; an upright thing (building, tree, car, person, pole, wire) is as far as the road just below it;
+    sky is 30 m. Geometric labels: sky 0, road 1 (horizontal), everything else 2 (vertical).
+    """
+    h, w = labels.shape
+    road = labels == ROAD
+    rows = np.nonzero(road.any(1))[0]
+    horizon = int(rows[0]) if len(rows) else h
+    ys = np.arange(h)[:, None].astype(np.float64)
+    near = 1500.0 * max(1, h - horizon)
+    ground = np.where(ys >= horizon, near / np.maximum(ys - horizon + 1.0, 1.0), 30000.0)
+    ground = np.minimum(np.broadcast_to(ground, (h, w)), 30000.0)
+    # For every pixel, the nearest road row at or below it in its column (h: none).
+    below = np.where(road, np.arange(h)[:, None], h)
+    nearest = np.minimum.accumulate(below[::-1], axis=0)[::-1]
+    support = np.where(nearest < h, ground[np.minimum(nearest, h - 1), np.arange(w)[None, :]], near)
+    depth = np.where(labels == SKY, 30000.0, np.where(road, ground, support))
+    rng = np.random.default_rng([int(seed), int(index), 7])
+    depth = depth * (1.0 + rng.normal(0.0, 0.01, depth.shape))  # sensor noise, 1 %
+    geo = np.full((h, w), 2, np.uint8)
+    geo[labels == SKY] = 0
+    geo[road] = 1
+    return np.clip(depth, 1, 65535).astype(np.uint16), geo
+
+
 def make_demo_dataset(
     out: str | os.PathLike[str],
     count: int = 250,
     seed: int = 0,
     size: tuple[int, int] = DEFAULT_SIZE,
     overwrite: bool = False,
+    *,
+    depth: bool = False,
+    geometric: bool = False,
 ) -> Path:
     """Write the demo dataset (VOC layout) to ``out`` and return it.
 
@@ -279,6 +314,10 @@ def make_demo_dataset(
     ``ImageSets/Segmentation/{train,val,trainval}.txt`` (every 5th image is val), ``class_names.txt`` and
     ``dataset.json``. Built in a temporary folder next to ``out`` and renamed into place, so a half-written
     dataset is never seen. An existing ``out`` is an error unless ``overwrite``.
+
+    ``depth``: also ``Depth/demo_00000.png`` (16-bit, millimetres); ``geometric``: also
+    ``GeoLabels/demo_00000.png`` (8-bit index: sky 0, horizontal 1, vertical 2); both are named in
+    ``dataset.json`` (``"depth"``, ``"geometric"``). Without them the files are byte for byte as before.
     """
     out = Path(out)
     if count < 2:
@@ -302,6 +341,8 @@ def make_demo_dataset(
                 raise OSError(f"demo dataset {out}: could not encode {stem}.jpg")
             (tmp / "JPEGImages" / f"{stem}.jpg").write_bytes(buf.tobytes())
             (tmp / "SegmentationClass" / f"{stem}.png").write_bytes(encode_palette_png(lab, palette))
+            if depth or geometric:
+                _write_sidecars(tmp, stem, lab, i, seed, depth=depth, geometric=geometric)
         val = [s for i, s in enumerate(stems) if i % VAL_EVERY == VAL_EVERY - 1]
         train = [s for i, s in enumerate(stems) if i % VAL_EVERY != VAL_EVERY - 1]
         sets = tmp / "ImageSets" / "Segmentation"
@@ -316,6 +357,12 @@ def make_demo_dataset(
             "label_format": "palette",
             "generator": {"seed": int(seed), "count": int(count), "size": [int(size[0]), int(size[1])]},
         }
+        if depth:
+            descriptor["depth"] = {"folder": DEPTH_DIR, "unit": "mm"}
+        if geometric:
+            descriptor["geometric"] = {
+                "folder": GEO_DIR, "class_names": list(GEOMETRIC_CLASSES), "void_value": 255,
+            }
         (tmp / "dataset.json").write_text(json.dumps(descriptor, indent=2) + "\n")
         old = None
         if overwrite and out.exists():
@@ -335,3 +382,15 @@ def make_demo_dataset(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_sidecars(root: Path, stem: str, labels: np.ndarray, index: int, seed: int, *, depth: bool,
+                    geometric: bool) -> None:
+    d, geo = demo_depth_and_geometry(labels, index, seed)
+    for flag, folder, array in ((depth, DEPTH_DIR, d), (geometric, GEO_DIR, geo)):
+        if flag:
+            (root / folder).mkdir(exist_ok=True)
+            ok, buf = cv2.imencode(".png", array)
+            if not ok:
+                raise OSError(f"demo dataset: could not encode {folder}/{stem}.png")
+            (root / folder / f"{stem}.png").write_bytes(buf.tobytes())

@@ -255,6 +255,8 @@ class Predictor:
         x = self.loaded.preprocessing.normalize(x, dtype=dtype)
         x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
         raw = self._forward(x)
+        if getattr(self.loaded.model, "tasks", None):  # two heads: show the semantic one
+            raw = raw[self.loaded.model.primary_task]
         logits = raw if isinstance(raw, dict) else {self.strides[0]: raw}
         per_stride: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
         for stride, z in logits.items():

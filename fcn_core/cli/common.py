@@ -21,9 +21,9 @@ def add_format_argument(parser, *flags: str) -> None:
     """
     names = flags or ("--format", "--data-format")
     parser.add_argument(*names, dest="data_format", metavar="NAME", default=None,
-                        help="dataset format instead of detecting it: cityscapes, kitti, ade20k, "
-                        "ade20k-full, mapillary, camvid, camvid32, cvat-mask, datumaro, kaggle, sbd, voc, "
-                        "labelme, index, images, ...")
+                        help="dataset format instead of detecting it: nyud, siftflow, cityscapes, kitti, "
+                        "ade20k, ade20k-full, mapillary, camvid, camvid32, cvat-mask, datumaro, kaggle, sbd, "
+                        "voc, labelme, index, images, ...")
 
 
 def fail(command: str, message: str) -> int:

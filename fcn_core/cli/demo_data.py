@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--size", default="320x240", help="image size WxH (default 320x240)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    p.add_argument("--depth", action="store_true",
+                   help="also write Depth/<stem>.png: 16-bit depth in millimetres (ground-plane geometry)")
+    p.add_argument("--geometric", action="store_true",
+                   help="also write GeoLabels/<stem>.png: geometric labels sky 0 / horizontal 1 / vertical 2")
     p.set_defaults(func=run)
 
 
@@ -36,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         out = make_demo_dataset(
-            args.out, count=args.count, seed=args.seed, size=(w, h), overwrite=args.overwrite
+            args.out, count=args.count, seed=args.seed, size=(w, h), overwrite=args.overwrite,
+            depth=args.depth, geometric=args.geometric,
         )
     except (ValueError, FileExistsError) as exc:
         print(f"fcn demo-data: {exc}", file=sys.stderr)

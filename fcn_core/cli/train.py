@@ -78,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     amp.add_argument("--amp", dest="amp", action="store_true", default=None, help="bf16 autocast (CUDA)")
     amp.add_argument("--no-amp", dest="amp", action="store_false")
     p.add_argument("--eval-every", type=int, help="evaluate every N iterations (default: every epoch)")
+    p.add_argument("--freeze-trunk", action="store_true",
+                   help="FCN-32s-fixed: train only the final classifier (score_fr), every other layer frozen")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         "data_format", "train_split", "val_split", "width", "batch_norm", "batch_size", "lr", "weight_decay",
         "momentum",
         "warmup", "max_iters", "epochs", "minutes", "crop", "scale_range", "mean", "num_workers", "seed",
-        "resume", "device", "amp", "eval_every",
+        "resume", "device", "amp", "eval_every", "freeze_trunk",
     )
     try:
         config = TrainConfig(**{n: getattr(args, n) for n in names}, show_progress=not args.quiet)

@@ -60,6 +60,7 @@ class TrainConfig:
     amp: bool | None = None  # bf16 autocast; default on for CUDA
     channels_last: bool | None = None  # default on for CUDA
     eval_every: int | None = None  # evaluate every N iterations instead of once per epoch
+    freeze_trunk: bool = False  # FCN-32s-fixed: train only the final classifier (score_fr*)
     show_progress: bool = True
 
     def resolved(self) -> TrainConfig:
@@ -108,6 +109,8 @@ class TrainConfig:
         """Base learning rate of a stage: the paper's per-arch value or the scratch default 2e-3."""
         if self.lr is not None:
             return float(self.lr)
+        if self.recipe == "paper" and arch not in PAPER_LR:  # the other reference nets: by stride, as VOC
+            return 1e-14 if "fcn8s" in arch else 1e-12 if "fcn16s" in arch else 1e-10
         return PAPER_LR[arch] if self.recipe == "paper" else 2e-3
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from fcn_core import VOID
 from fcn_core.training.distributed import DistContext, sum_tensor
 from fcn_core.training.recipe import forward_all
 from fcn_core.training.samples import normalize, to_tensor
+from fcn_core.training.tasks import is_plain, primary_outputs, sample_arrays
+from fcn_core.weights.inputs import network_input
 
 
 def confusion_on_device(gt: torch.Tensor, pred: torch.Tensor, n: int) -> torch.Tensor:
@@ -31,6 +33,7 @@ def evaluate(
     *,
     amp: bool = False,
     channels_last: bool = False,
+    specs: list | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Scores per stride on ``samples`` (full images, batch 1); each rank takes every world-th image.
 
@@ -48,11 +51,15 @@ def evaluate(
         gt = dataset.label(stem)
         if gt is None:
             continue
-        x = to_tensor(normalize(dataset.image(stem), prep))[None].to(ctx.device)
+        if specs is None:
+            x = to_tensor(normalize(dataset.image(stem), prep))[None].to(ctx.device)
+        else:  # extra input channels (depth, HHA)
+            arrays = sample_arrays(dataset, stem, tuple(s.name for s in specs))
+            x = to_tensor(network_input(specs, arrays))[None].to(ctx.device)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device_type=ctx.device.type, dtype=torch.bfloat16, enabled=amp):
-            outputs = forward_all(model, strides, x)
+            outputs = forward_all(model, strides, x) if is_plain(model) else primary_outputs(model, x)
         g = torch.from_numpy(np.array(gt, dtype=np.uint8)).to(ctx.device)
         for s, logits in outputs.items():
             cms[s] += confusion_on_device(g, logits[0].argmax(0), n)

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 
 from fcn_core.training import distributed as dd
 from fcn_core.training import state as st
+from fcn_core.training import tasks
 from fcn_core.training.config import STAGES, TrainConfig
 from fcn_core.training.evaluate import evaluate, finest_mean_iu, summary
 from fcn_core.training.recipe import (
@@ -179,6 +180,8 @@ def _run_stage(
     if channels_last:
         model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, cfg, cfg.stage_lr(arch))
+    plain = tasks.is_plain(model)
+    specs = None if plain else tasks.input_specs(model, prep)  # depth / HHA inputs, two heads
     samples = TrainSamples(
         data.dataset,
         data.train,
@@ -187,6 +190,8 @@ def _run_stage(
         crop=cfg.crop,
         scale_range=cfg.scale_range,
         augment=cfg.recipe == "scratch",
+        specs=specs,
+        tasks=tasks.model_tasks(model),
     )
     sampler = EpochBatches(len(samples), cfg.batch_size, seed=cfg.seed, rank=ctx.rank, world=ctx.world)
     per_epoch = len(sampler)
@@ -241,6 +246,7 @@ def _run_stage(
             "metrics": metrics,
             "labels_dir": str(cfg.labels_dir) if cfg.labels_dir else None,
             "config": cfg.to_dict(),
+            **({} if plain else tasks.checkpoint_metadata(model, specs, data.dataset)),
             **extra,
         }
 
@@ -275,7 +281,8 @@ def _run_stage(
         if not data.val:
             return
         dd.sync_buffers(ddp, ctx)
-        scores = evaluate(model, data.dataset, data.val, prep, ctx, amp=amp, channels_last=channels_last)
+        scores = evaluate(model, data.dataset, data.val, prep, ctx, amp=amp, channels_last=channels_last,
+                          specs=specs)
         metrics = summary(scores)
         score = finest_mean_iu(scores)
         if ctx.is_main:
@@ -301,8 +308,11 @@ def _run_stage(
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp):
-                outputs = forward_all(ddp, model.strides, images)
-            loss = segmentation_loss(outputs, target, unnormalised=cfg.recipe == "paper")
+                outputs = forward_all(ddp, model.strides, images) if plain else ddp(images)
+            if plain:
+                loss = segmentation_loss(outputs, target, unnormalised=cfg.recipe == "paper")
+            else:
+                loss = tasks.multitask_loss(model, outputs, target, unnormalised=cfg.recipe == "paper")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

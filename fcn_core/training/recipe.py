@@ -85,6 +85,11 @@ def build_stage_model(
         prep = CAFFE_PREPROCESSING
     elif cfg.mean == "dataset" and source is None:
         prep = dataset_preprocessing(dataset, train_samples)
+    if getattr(cfg, "freeze_trunk", False):
+        from fcn_core.training.freeze import freeze_all_but_classifier
+
+        trained = freeze_all_but_classifier(model)
+        how += f"; trunk frozen, training only {', '.join(trained)}"
     return model, prep, how
 
 

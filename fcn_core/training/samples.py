@@ -49,7 +49,7 @@ def augment(
     lo, hi = scale_range
     if hi > lo or lo != 1.0:
         s = float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
-        h, w = labels.shape
+        h, w = labels.shape[:2]
         size = (max(1, round(w * s)), max(1, round(h * s)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
@@ -60,12 +60,12 @@ def augment(
         image = image * np.float32(rng.uniform(0.8, 1.2)) + np.float32(rng.uniform(-0.2, 0.2))
     if crop is not None:
         ch, cw = crop
-        h, w = labels.shape
+        h, w = labels.shape[:2]
         ph, pw = max(0, ch - h), max(0, cw - w)
         if ph or pw:
             image = np.pad(image, ((0, ph), (0, pw), (0, 0)))
-            labels = np.pad(labels, ((0, ph), (0, pw)), constant_values=VOID)
-            h, w = labels.shape
+            labels = np.pad(labels, ((0, ph), (0, pw)) + ((0, 0),) * (labels.ndim - 2), constant_values=VOID)
+            h, w = labels.shape[:2]
         y = int(rng.integers(0, h - ch + 1))
         x = int(rng.integers(0, w - cw + 1))
         image, labels = image[y : y + ch, x : x + cw], labels[y : y + ch, x : x + cw]
@@ -85,8 +85,13 @@ class TrainSamples(TorchDataset):
         crop: tuple[int, int] | None,
         scale_range: tuple[float, float],
         augment: bool,
+        specs: list | None = None,
+        tasks: tuple[str, ...] = ("sem",),
     ) -> None:
         self.dataset = dataset
+        # Extra inputs (depth, HHA) and tasks (geometric labels): see fcn_core.training.tasks.
+        self.specs = specs
+        self.tasks = tuple(tasks)
         self.samples = list(samples)
         self.prep = prep
         self.seed = int(seed)
@@ -104,8 +109,17 @@ class TrainSamples(TorchDataset):
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         index, epoch = item
-        image, labels = self.load(index)
-        x = normalize(image, self.prep)
+        if self.specs is None and self.tasks == ("sem",):
+            image, labels = self.load(index)
+            x = normalize(image, self.prep)
+        else:
+            from fcn_core.training.tasks import sample_arrays, sample_targets
+            from fcn_core.weights.inputs import network_input
+
+            stem = self.samples[index].stem
+            specs = self.specs or []
+            x = network_input(specs, sample_arrays(self.dataset, stem, tuple(s.name for s in specs)))
+            labels = sample_targets(self.dataset, stem, self.tasks)
         if self.augment or self.crop is not None:
             rng = np.random.default_rng([self.seed, int(epoch), int(index)])
             x, labels = augment(

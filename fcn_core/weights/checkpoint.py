@@ -102,13 +102,18 @@ def _build_loaded(
 def load_model(
     path: str | os.PathLike[str], *, arch: str | None = None, num_classes: int | None = None
 ) -> LoadedModel:
-    """Load an FCN from a pytorch-fcn ``.pth`` (plain or trainer dict) or our ``.safetensors`` checkpoint.
+    """Load an FCN from a pytorch-fcn ``.pth`` (plain or trainer dict), our ``.safetensors`` checkpoint or a
+    fcn.berkeleyvision.org ``.caffemodel`` (see ``caffe_nets``).
 
     ``arch`` overrides what the file says (needed only for at-once FCN-8s in plain files, whose keys equal
     FCN-8s'); ``num_classes``, when given, must equal the file's. Returns a CPU model in eval mode.
     Raises :class:`WeightsError` naming the file and the problem.
     """
     p = Path(path)
+    if p.suffix.lower() == ".caffemodel":  # a reference net from fcn.berkeleyvision.org, read without Caffe
+        from .caffe_nets import load_caffemodel
+
+        return load_caffemodel(p, arch=arch, num_classes=num_classes)
     state, st_meta, trainer_info = read_weights_file(p)
     layout = infer_layout(state, p)
     ours = bool(st_meta) and st_meta.get("format") == CHECKPOINT_FORMAT

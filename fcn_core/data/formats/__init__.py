@@ -36,9 +36,21 @@ class Format(NamedTuple):
 
 
 def _registry() -> list[Format]:
-    from fcn_core.data.formats import ade20k, camvid, cityscapes, kitti, legacy, mapillary, sidecars
+    from fcn_core.data.formats import (
+        ade20k,
+        camvid,
+        cityscapes,
+        kitti,
+        legacy,
+        mapillary,
+        nyud,
+        sidecars,
+        siftflow,
+    )
 
     return [
+        nyud.FORMAT,  # NYUDv2 as fcn.berkeleyvision.org reads it (data/images, data/depth, data/hha, .mat)
+        siftflow.FORMAT,  # SIFT Flow (Images/, SemanticLabels/, GeoLabels/ .mat)
         cityscapes.FORMAT,
         kitti.FORMAT,
         ade20k.SCENE_PARSING,
