@@ -40,7 +40,7 @@ Boxes are ``(x0, y0, x1, y1)`` with ``x1``/``y1`` exclusive; void (255) ground t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import cv2
@@ -206,6 +206,8 @@ class _ImageEvidence:
     def __init__(self, image: np.ndarray, gt: np.ndarray, pred: np.ndarray, void: int):
         self.image = image if image.ndim == 3 else image[:, :, None]
         self.gt, self.pred, self.void = gt, pred, void
+        # cv2.floodFill wants a writable image even when it only fills the mask
+        self._fill_image = gt if gt.flags.writeable and gt.flags.c_contiguous else gt.copy()
         self.gt_near = _dilate(label_boundary(gt), SHARED_TOLERANCE_PX)
         self.pred_near = _dilate(label_boundary(pred), SHARED_TOLERANCE_PX)
         self._fill_mask: np.ndarray | None = None
@@ -218,7 +220,7 @@ class _ImageEvidence:
         iy, ix = np.argwhere(box_mask)[0]
         flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
         seed = (int(box[0] + ix), int(box[1] + iy))
-        area, _, _, (rx, ry, rw, rh) = cv2.floodFill(self.gt, self._fill_mask, seed, 0, 0, 0, flags)
+        area, _, _, (rx, ry, rw, rh) = cv2.floodFill(self._fill_image, self._fill_mask, seed, 0, 0, 0, flags)
         self._fill_mask[ry : ry + rh + 2, rx : rx + rw + 2] = 0  # ready for the next region, cheaply
         return int(area)
 
@@ -334,3 +336,54 @@ def extract_regions(
         regions.append(region)
     regions.sort(key=lambda r: -r.area)
     return regions
+
+
+def dataset_regions(
+    dataset,
+    source,
+    *,
+    split: str | None = None,
+    stride: int | None = None,
+    min_area: int = MIN_AREA,
+    verdict: Verdict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[dict], dict]:
+    """The regions of every labelled image of ``split`` as JSON records (``ErrorRegion.to_json`` with the
+    image's stem and the dataset's class names), label-suspect first, then by area.
+
+    ``source``: ``fcn_core.prediction_source.ModelSource`` or ``FolderSource``; ``stride`` None takes its
+    finest. Also returns ``{"images": scored, "missing": [stems without a prediction], "stopped": bool}``.
+    Bad files raise DataError naming them.
+    """
+    strides = tuple(source.strides)
+    if stride is None:
+        stride = min(strides)
+    if stride not in strides:
+        raise ValueError(f"the predictions have strides {', '.join(map(str, strides))}; not {stride}")
+    samples = [s for s in dataset.split(split) if s.label_path is not None]
+    names = list(dataset.class_names)
+    records: list[dict] = []
+    missing: list[str] = []
+    scored = 0
+    stopped = False
+    for i, sample in enumerate(samples):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        image = dataset.image(sample.stem)
+        results = source.results(sample.stem, image)
+        if results is None:
+            missing.append(sample.stem)
+        else:
+            gt = dataset.label(sample.stem)
+            for region in extract_regions(image, gt, results, stride, min_area=min_area, verdict=verdict):
+                record = region.to_json(names, sample.stem)
+                if not source.stride_known:
+                    record["stride"] = None
+                records.append(record)
+            scored += 1
+        if progress is not None:
+            progress(i + 1, len(samples))
+    records.sort(key=lambda r: (r["verdict"] != LABEL_SUSPECT, -r["area"]))
+    return records, {"images": scored, "missing": missing, "stopped": stopped}
