@@ -15,6 +15,7 @@ corrupted regions (also per corruption kind); ``corruptions_found`` = corruption
 corrupted region inside them, over all corruptions (``corruptions_visible``: those with any region at all);
 ``false_alarms_per_image`` = ``label_suspect`` regions per image against the clean labels (all are false).
 
+``without_edge_test`` is the rule with its third test (outline contrast) switched off, for comparison.
 ``--tune-seed S`` also searches the thresholds on corruption seed S (best F1 there) and reports what they
 give on ``--seed``, next to the module's defaults: tune on one seed, report on another.
 """
@@ -76,8 +77,9 @@ def _surrounding_class(gt: np.ndarray, mask: np.ndarray, void: int = 255) -> int
     return int(np.bincount(values).argmax()) if values.size else None
 
 
-def corrupt(gts: dict[str, np.ndarray], num_classes: int, seed: int) -> tuple[dict[str, np.ndarray], list[dict]]:
-    """Corrupt ``FRACTION`` of all objects of ``gts``; returns the new labels and the record of what was done."""
+def corrupt(gts: dict[str, np.ndarray], num_classes: int, seed: int) -> tuple[dict, list[dict]]:
+    """Corrupt ``FRACTION`` of all objects of ``gts``; returns the new labels and the record of what was
+    done."""
     rng = np.random.default_rng(seed)
     pool = [(stem, c, m) for stem in sorted(gts) for c, m in _objects(gts[stem])]
     picked = rng.choice(len(pool), size=max(1, round(FRACTION * len(pool))), replace=False)
@@ -235,7 +237,9 @@ def main(argv: list[str] | None = None) -> dict:
     predict_s = time.perf_counter() - t0
 
     defaults = Verdict()
-    verdicts = {"defaults": defaults}
+    # the same rule without its edge test: confident and consistent is enough
+    no_edges = Verdict(edge_ratio_min=0.0, swap_confidence_min=defaults.confidence_min)
+    verdicts = {"defaults": defaults, "without_edge_test": no_edges}
     out: dict = {"dataset": str(data), "split": args.split, "images": len(images), "stride": args.stride,
                  "fraction_corrupted": FRACTION, "predict_s": round(predict_s, 2)}
     if args.tune_seed is not None:
@@ -243,8 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
                                                        args.tune_seed, args.stride, verdicts)
         tuned, tuned_score = _tune(regions, changed, record)
         verdicts["tuned"] = tuned
-        out["tune"] = {"seed": args.tune_seed, "corruptions_by_kind": kinds, "thresholds": _verdict_dict(tuned),
-                       "score": tuned_score}
+        out["tune"] = {"seed": args.tune_seed, "corruptions_by_kind": kinds,
+                       "thresholds": _verdict_dict(tuned), "score": tuned_score}
     t1 = time.perf_counter()
     regions, changed, record, scores, kinds = _evaluate(images, gts, results, dataset.num_classes, args.seed,
                                                         args.stride, verdicts)

@@ -237,8 +237,9 @@ class _ImageEvidence:
         sl = (slice(Y0, Y1), slice(X0, X1))
         gt, pred = self.gt[sl], self.pred[sl]
         ring = _dilate(inside, 1) & ~inside & (gt != self.void)
-        pred_own = ring & (pred != p) & ~self.gt_near[sl]  # the prediction ends the region here, the label not
-        gt_own = ring & (gt != t) & ~self.pred_near[sl]  # the label ends it, the prediction not
+        # where the prediction ends the region and the label does not, and the other way round
+        pred_own = ring & (pred != p) & ~self.gt_near[sl]
+        gt_own = ring & (gt != t) & ~self.pred_near[sl]  # the label ends it, the prediction does not
         n_pred, n_gt = int(pred_own.sum()), int(gt_own.sum())
         if n_pred < MIN_BOUNDARY_PX and n_gt < MIN_BOUNDARY_PX:
             return None
