@@ -189,3 +189,27 @@ def test_each_tool_is_one_undo_step():
         doc.undo()
         assert (doc.labels == state).all()
     assert apply_edit(doc, None) is None
+
+
+def test_assisted_tools_import_without_qt():
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import REPO
+
+    script = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class Blocker(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6", "superqt", "qtpy"):
+                    raise ImportError(f"blocked Qt module imported: {name}")
+
+        sys.meta_path.insert(0, Blocker())
+        import app.tools.assist_edit, app.tools.grabcut, app.tools.holes, app.tools.scissors
+        import app.tools.superpixels
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr

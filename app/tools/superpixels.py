@@ -1,8 +1,8 @@
 """Superpixel brush: painting selects whole superpixels (SLIC, scikit-image) under the stroke.
 
-``Superpixels(image)`` segments the image once (the slow part, done when the tool is first used on an
-image); ``select(points, size)`` lists the superpixels a stroke touches; ``paint(labels, ids, cls)`` is the
-edit that gives them the class. Qt-free.
+``Superpixels(image)`` segments the image once (the slow part: seconds for 2 MP, so the caller runs it in
+the background when the tool is first used on an image); ``select(points, size)`` lists the superpixels a
+stroke touches; ``paint(labels, ids, cls)`` is the edit that gives them the class. Qt-free.
 """
 
 from __future__ import annotations
@@ -15,19 +15,21 @@ from app.tools.assist_edit import AssistEdit, edit_from
 
 REGION_PX = 400  # mean superpixel size: about 20 x 20 pixels
 COMPACTNESS = 10.0
+ITERATIONS = 5  # SLIC has settled by then; scikit-image's default of 10 doubles the time for little change
 
 
 class Superpixels:
     """SLIC superpixels of one image: ``segments`` int32 (H, W), ids 0..n-1."""
 
-    def __init__(self, image: np.ndarray, *, region_px: int = REGION_PX, compactness: float = COMPACTNESS):
+    def __init__(self, image: np.ndarray, *, region_px: int = REGION_PX, compactness: float = COMPACTNESS,
+                 iterations: int = ITERATIONS):
         from skimage.segmentation import slic  # scikit-image: imported only when the tool is used
 
         h, w = image.shape[:2]
         n = max(1, (h * w) // max(int(region_px), 1))
         rgb = np.asarray(image)[:, :, :3] if np.asarray(image).ndim == 3 else np.asarray(image)
-        self.segments = slic(rgb, n_segments=n, compactness=compactness, start_label=0,
-                             channel_axis=-1 if rgb.ndim == 3 else None).astype(np.int32)
+        self.segments = slic(rgb, n_segments=n, compactness=compactness, max_num_iter=iterations,
+                             start_label=0, channel_axis=-1 if rgb.ndim == 3 else None).astype(np.int32)
         from scipy.ndimage import find_objects
 
         self._slices = find_objects(self.segments + 1)
