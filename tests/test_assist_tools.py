@@ -162,6 +162,8 @@ def test_fill_holes_of_one_class_and_of_the_clicked_object():
     clicked = fill_holes(labels, 1, at=(35, 25))  # the square only
     assert clicked.count == 9 + 150 and clicked.rect == (30, 50, 40, 60)
     assert fill_holes(labels, 1, at=(0, 79)) is None  # not the class there
+    labels.flags.writeable = False  # cv2.floodFill refuses read-only arrays: the tool copies them
+    assert fill_holes(labels, 1, at=(35, 25)).count == 9 + 150
 
 
 def test_each_tool_is_one_undo_step():
