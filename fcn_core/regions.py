@@ -213,15 +213,27 @@ class _ImageEvidence:
         self._fill_mask: np.ndarray | None = None
 
     def object_area(self, box: tuple[int, int, int, int], box_mask: np.ndarray) -> int:
-        """Pixels of the label's object the region lies in (its 8-connected component of the true class)."""
+        """Pixels of the label's object the region lies in (its 8-connected component of the true class).
+
+        Each object is flood-filled once: its pixels get an id in ``_object_ids`` and later regions in the
+        same object (many lie in the road or the sky) look its area up."""
         if self._fill_mask is None:
             h, w = self.gt.shape
             self._fill_mask = np.zeros((h + 2, w + 2), dtype=np.uint8)
+            self._object_ids = np.zeros((h, w), dtype=np.int32)
+            self._object_areas = [0]
         iy, ix = np.argwhere(box_mask)[0]
+        x, y = int(box[0] + ix), int(box[1] + iy)
+        known = int(self._object_ids[y, x])
+        if known:
+            return self._object_areas[known]
         flags = 8 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
-        seed = (int(box[0] + ix), int(box[1] + iy))
-        area, _, _, (rx, ry, rw, rh) = cv2.floodFill(self._fill_image, self._fill_mask, seed, 0, 0, 0, flags)
-        self._fill_mask[ry : ry + rh + 2, rx : rx + rw + 2] = 0  # ready for the next region, cheaply
+        area, _, _, (rx, ry, rw, rh) = cv2.floodFill(self._fill_image, self._fill_mask, (x, y), 0, 0, 0,
+                                                     flags)
+        filled = self._fill_mask[ry + 1 : ry + rh + 1, rx + 1 : rx + rw + 1]
+        self._object_ids[ry : ry + rh, rx : rx + rw][filled.view(bool)] = len(self._object_areas)
+        self._object_areas.append(int(area))
+        self._fill_mask[ry : ry + rh + 2, rx : rx + rw + 2] = 0  # ready for the next object, cheaply
         return int(area)
 
     def edge_ratio(self, box: tuple[int, int, int, int], box_mask: np.ndarray, t: int,
