@@ -177,11 +177,11 @@ def test_read_only_labels_are_fine():
 
 
 def test_object_fraction_is_the_share_of_the_labels_object():
-    gt = _square(cls=2)  # background (8400 px) and one object of class 2 (1600 px)
+    gt = _square(cls=2)  # background (6400 px) and one object of class 2 (1600 px)
     pred = gt.copy()
     pred[0:10, 0:10] = 1  # two regions in the same background object
     pred[70:80, 90:100] = 1
     pred[20:60, 30:50] = 1  # half of the square
     regions = extract_regions(_square_image(), gt, {8: pred}, 8)
     got = sorted((r.box, r.object_fraction) for r in regions)
-    assert got == [((0, 0, 10, 10), 100 / 8400), ((30, 20, 50, 60), 0.5), ((90, 70, 100, 80), 100 / 8400)]
+    assert got == [((0, 0, 10, 10), 100 / 6400), ((30, 20, 50, 60), 0.5), ((90, 70, 100, 80), 100 / 6400)]
