@@ -5,6 +5,9 @@
   from the same box (``GC_INIT_WITH_RECT``), same iterations.
 - ``superpixels_2mp``: SLIC (scikit-image, ~400 px superpixels) once per image; then one brush stroke's
   selection + paint edit. No baseline (``cv2.ximgproc`` is not in opencv-python-headless).
+- ``scissors_2mp``: one intelligent-scissors click 200 px from the previous anchor (``ScissorsTrace``: edge
+  features and path map of a window around the two points) vs the naive use of
+  ``cv2.segmentation.IntelligentScissorsMB``: features of the whole image, then the map from the anchor.
 - ``regions_2mp``: ``fcn_core.regions.extract_regions`` on a 2 MP scene whose prediction is the label with
   moved borders, dropped and invented objects; ``components_ms`` is the connected-component part alone vs
   the naive loop: one ``scipy.ndimage.label`` per (true, predicted) class pair over the whole image.
@@ -34,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from app.tools.grabcut import ITERATIONS, grabcut_refine  # noqa: E402
+from app.tools.scissors import ScissorsTrace  # noqa: E402
 from app.tools.superpixels import Superpixels  # noqa: E402
 from fcn_core.demo_data import DEMO_CLASSES, make_demo_sample  # noqa: E402
 from fcn_core.predictor import StrideResult  # noqa: E402
@@ -121,6 +125,26 @@ def bench_superpixels(image: np.ndarray, repeat: int) -> dict:
     return {"image": [w, h], "superpixels": sp.count, "slic": t, "stroke_select_and_paint": stroke_t}
 
 
+def bench_scissors(image: np.ndarray, repeat: int) -> dict:
+    h, w = image.shape[:2]
+    a, b = (w // 3, h // 3), (w // 3 + min(200, w // 3), h // 3 + min(20, h // 3))
+
+    def windowed():
+        trace = ScissorsTrace(image)
+        trace.click(*a)
+        trace.click(*b)
+
+    def naive():
+        tool = cv2.segmentation.IntelligentScissorsMB()
+        tool.setEdgeFeatureCannyParameters(16, 100)
+        tool.setGradientMagnitudeMaxLimit(200)
+        tool.applyImage(image)
+        tool.buildMap(a)
+        tool.getContour(b)
+
+    return {"image": [w, h], **_interleaved({"scissors_click": windowed, "naive_full_image": naive}, repeat)}
+
+
 def _naive_components(gt: np.ndarray, pred: np.ndarray, n: int, min_area: int) -> int:
     from scipy import ndimage
 
@@ -184,6 +208,7 @@ def run(quick: bool = False) -> dict:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "opencv": cv2.__version__},
         "grabcut_2mp": bench_grabcut(image, gt, repeat),
         "superpixels_2mp": bench_superpixels(image, repeat),
+        "scissors_2mp": bench_scissors(image, repeat),
         "regions_2mp": bench_regions(image, gt, rng, repeat),
         "dataset_regions_1000": bench_dataset(10 if quick else 1000, (64, 48) if quick else (160, 120)),
     }

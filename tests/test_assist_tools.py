@@ -215,3 +215,21 @@ def test_assisted_tools_import_without_qt():
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_scissors_windows_far_from_the_origin_trace_the_right_pixels():
+    h, w = 300, 420
+    img = np.full((h, w, 3), 40, np.uint8)
+    img[150:260, 200:400] = 210  # far from (0, 0) and larger than the window margin
+    trace = ScissorsTrace(img)
+    for x, y in [(201, 151), (398, 152), (399, 258), (202, 259)]:
+        trace.click(x, y)
+    assert trace._window[0] > 0 and trace._window[1] > 0  # the last map covers a window, not the image
+    labels = np.zeros((h, w), np.uint8)
+    edit = trace.fill(labels, 3)
+    edit.apply_to(labels)
+    truth = np.zeros((h, w), bool)
+    truth[150:260, 200:400] = True
+    assert _iou(labels == 3, truth) > 0.95
+    far = trace.preview(10, 10)  # the cursor left the window: a new one is built around both
+    assert tuple(far[-1]) == (10, 10) and tuple(far[0]) == (202, 259)

@@ -42,6 +42,7 @@ def test_assist_bench_quick(tmp_path):
     assert out["grabcut_2mp"]["grabcut_refine"]["median_ms"] > 0
     assert out["grabcut_2mp"]["naive_full_image_rect"]["median_ms"] > 0
     assert out["superpixels_2mp"]["superpixels"] > 1
+    assert out["scissors_2mp"]["scissors_click"]["median_ms"] > 0
     assert out["regions_2mp"]["regions"] > 0
     assert set(out["regions_2mp"]["components_ms"]) == {"pair_components", "naive_scipy_per_pair"}
     assert out["dataset_regions_1000"]["images"] == 10 and out["dataset_regions_1000"]["regions"] > 0
