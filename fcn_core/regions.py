@@ -1,7 +1,8 @@
 """Error regions: where a prediction disagrees with the ground truth, one connected region per (true,
 predicted) class pair, each with its statistics and a verdict: is the label or the model more likely wrong?
 
-``extract_regions(image, gt, results, stride)`` is the one entry point; numpy/OpenCV only, no Qt.
+``extract_regions(image, gt, results, stride)`` does one image, ``dataset_regions(dataset, source)`` a split
+(``fcn regions``); numpy/OpenCV only, no Qt.
 
 **The verdict rule** (``Verdict``). A region is ``"label_suspect"`` when all of 1–3 hold, else
 ``"model_wrong"``:
@@ -30,7 +31,8 @@ the object is as strong as along its outline; means over a window on either side
 
 Tuning: ``bench/regions_verdict.py --tune-seed 1`` searched confidence, agreement, edge ratio, swap
 confidence and the whole-object thresholds for the best F0.5 on the demo val set corrupted with seed 1; the
-numbers reported are for seed 2. The tolerance, window, floor and minimum line length were fixed beforehand.
+numbers reported (docs/REGIONS.md) are for seeds 2 and 3, run once afterwards. The tolerance, window, floor
+and minimum line length were fixed beforehand.
 
 Without confidence maps (predictions read from label PNGs) rule 1 cannot hold: every region is
 ``"model_wrong"``; the tool only flags a label when the evidence is there.
