@@ -191,8 +191,9 @@ def _evaluate(images, gts, results, num_classes, seed, stride, verdicts: dict[st
 
 
 def _tune(regions, changed, record) -> tuple[Verdict, dict]:
+    """The grid point with the best objective (then precision); the module's defaults win ties."""
     best, best_key = None, None
-    for values in itertools.product(*GRID.values()):
+    for values in [tuple(getattr(Verdict(), k) for k in GRID), *itertools.product(*GRID.values())]:
         v = Verdict(**dict(zip(GRID, values)))
         s = _score(regions, record, v)
         key = (s[OBJECTIVE], s["precision"] or 0.0)
