@@ -13,7 +13,7 @@ import sys
 
 # Subcommand modules, in the order `fcn --help` lists them. A module that is missing is skipped so the
 # CLI keeps working while parts are developed; a module that fails to import for another reason raises.
-SUBCOMMANDS = ("predict", "evaluate", "train", "export", "info", "demo_data", "bench", "convert")
+SUBCOMMANDS = ("predict", "evaluate", "regions", "train", "export", "info", "demo_data", "bench", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:
