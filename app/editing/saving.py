@@ -103,7 +103,7 @@ class Saver(QObject):
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
         folder, palette = self.corrections_dir(), self.window.palette.copy()
         run_job(lambda: storage.save_correction(folder, stem, labels, palette),
-                lambda path: self._saved(doc, stem, state, path, gen=gen),
+                lambda path: self._saved(doc, stem, state, path, gen=gen, labels=labels),
                 lambda exc: self._save_failed(stem, folder, exc))
 
     def save_now(self) -> bool:
@@ -123,12 +123,13 @@ class Saver(QObject):
         self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False)
         return True
 
-    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True) -> None:
+    def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True,
+               labels=None) -> None:
         if finish_async:
             self._saving = False
         if gen != self._generation:
             return  # a synchronous save already wrote newer labels and did the bookkeeping
-        doc.mark_saved(state)
+        doc.mark_saved(state, labels=labels)  # the snapshot written: is_modified compares pixels with it
         if not doc.is_modified:
             self._autosave_gen += 1  # an autosave still in flight must not resurrect the recovery file
             storage.remove_recovery(self.recovery_file(stem))
