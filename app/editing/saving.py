@@ -2,12 +2,15 @@
 overwrite of the original ground truth, periodic autosave to the recovery folder and restore after a crash.
 
 Policy (also in the shortcut sheet): switching image or closing with unsaved edits saves them to the
-corrections folder silently; if that fails the user chooses retry / discard / stay.
+corrections folder silently; if that fails the user chooses retry / discard / stay. A correction file that
+another window or program wrote since this window read (or last wrote) it is never overwritten silently:
+the user chooses overwrite / save as a copy / cancel.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -42,6 +45,8 @@ class Saver(QObject):
         self._generation = 0  # bumped by every save: a late background result never overrides a newer one
         self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
+        # correction file -> its stamp when this window last read or wrote it (None: it did not exist)
+        self.known: dict[str, storage.FileStamp | None] = {}
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
@@ -88,6 +93,63 @@ class Saver(QObject):
     def recovery_file(self, stem: str) -> Path:
         return storage.recovery_path(self.recovery_dir, self._dataset_root(), stem)
 
+    # -- another writer of the same file ------------------------------------------------------------------
+    @staticmethod
+    def _key(path: Path) -> str:
+        return str(Path(path).resolve())
+
+    def remember_file(self, stem: str) -> None:
+        """A document was opened: note what its correction file holds now, when the labels came from it
+        (else that it did not exist for us: a file appearing later was written by someone else)."""
+        path = storage.correction_path(self.corrections_dir(), stem)
+        key = self._key(path)
+        ds = self.window.dataset
+        label_path = ds.sample(stem).label_path if ds is not None and stem in ds.stems else None
+        if label_path is not None and self._key(Path(label_path)) == key:
+            self.known[key] = storage.file_stamp(path)
+        elif key not in self.known:  # (a file this window wrote keeps its stamp)
+            self.known[key] = None
+
+    def _target(self, stem: str, folder: Path) -> tuple[Path, str, bool] | None:
+        """(folder, stem, is_copy) to write, after asking when another writer changed the file; None:
+        cancelled."""
+        path = storage.correction_path(folder, stem)
+        other = storage.changed_on_disk(path, self.known.get(self._key(path)))
+        if other is None:
+            return folder, stem, False
+        choice = self.ask_conflict(path, other)
+        if choice == "overwrite":
+            return folder, stem, False
+        if choice == "copy":
+            copy_folder, copy_stem = storage.conflict_copy(folder, stem)
+            return copy_folder, copy_stem, True
+        self.window.status_bar.showMessage(
+            f"Not saved: {path} was changed by another window or program; your edits are kept here.", 10000)
+        return None
+
+    def ask_conflict(self, path: Path, other: storage.FileStamp) -> str:
+        """"overwrite", "copy" or "cancel": the correction file changed on disk since this window read it."""
+        when = time.strftime("%H:%M:%S", time.localtime(other.mtime_ns / 1e9))
+        box = QMessageBox(QMessageBox.Icon.Warning, "Corrections changed on disk",
+                          f"{path}\nwas changed by another window or program at {when} after this window "
+                          "opened it. Saving here would replace those labels.\n\nOverwrite them with yours, "
+                          "save yours as a separate copy (the other version stays in use), or cancel?",
+                          parent=self.window)
+        overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+        copy = box.addButton("Save as a copy", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(copy)
+        box.exec()
+        clicked = box.clickedButton()
+        return "overwrite" if clicked is overwrite else "copy" if clicked is copy else "cancel"
+
+    def _write(self, folder: Path, stem: str, labels, palette, is_copy: bool) -> Path:
+        """Write (any thread) and remember what this window wrote, before anyone can ask."""
+        path = storage.save_correction(folder, stem, labels, palette)
+        if not is_copy:
+            self.known[self._key(path)] = storage.file_stamp(path)
+        return path
+
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
         """Ctrl+S: write a copy of the labels in the background; the document stays editable meanwhile."""
@@ -97,34 +159,47 @@ class Saver(QObject):
         if self._saving:
             self._save_again = True
             return
+        folder, palette = self.corrections_dir(), self.window.palette.copy()
+        target = self._target(stem, folder)
+        if target is None:
+            return
+        out_folder, out_stem, is_copy = target
         self._saving = True
         self._generation += 1
         gen = self._generation
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
-        folder, palette = self.corrections_dir(), self.window.palette.copy()
-        run_job(lambda: storage.save_correction(folder, stem, labels, palette),
-                lambda path: self._saved(doc, stem, state, path, gen=gen, labels=labels),
-                lambda exc: self._save_failed(stem, folder, exc))
+        run_job(lambda: self._write(out_folder, out_stem, labels, palette, is_copy),
+                lambda path: self._saved(doc, stem, state, path, gen=gen, labels=labels, is_copy=is_copy),
+                lambda exc: self._save_failed(stem, out_folder, exc))
 
     def save_now(self) -> bool:
-        """Save synchronously (image switch, close, export); False (after reporting) when it failed."""
+        """Save synchronously (image switch, close, export); False (after reporting) when it failed or the
+        user cancelled."""
+        return self._save_sync() == "saved"
+
+    def _save_sync(self) -> str:
+        """"saved", "failed" (reported) or "cancelled" (another writer's file kept)."""
         doc, stem = self.c.document, self.c.stem
         if doc is None or stem is None:
-            return True
+            return "saved"
         if self._saving:
             wait_for_jobs()  # an older snapshot still being written must not land after this one
-        self._generation += 1
         folder = self.corrections_dir()
+        target = self._target(stem, folder)
+        if target is None:
+            return "cancelled"
+        out_folder, out_stem, is_copy = target
+        self._generation += 1
         try:
-            path = storage.save_correction(folder, stem, doc.labels, self.window.palette)
+            path = self._write(out_folder, out_stem, doc.labels, self.window.palette, is_copy)
         except OSError as exc:
-            self._report_failure(stem, folder, exc)
-            return False
-        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False)
-        return True
+            self._report_failure(stem, out_folder, exc)
+            return "failed"
+        self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False, is_copy=is_copy)
+        return "saved"
 
     def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True,
-               labels=None) -> None:
+               labels=None, is_copy: bool = False) -> None:
         if finish_async:
             self._saving = False
         if gen != self._generation:
@@ -133,6 +208,11 @@ class Saver(QObject):
         if not doc.is_modified:
             self._autosave_gen += 1  # an autosave still in flight must not resurrect the recovery file
             storage.remove_recovery(self.recovery_file(stem))
+        if is_copy:  # the other writer's file stays the correction in use
+            self.window.status_bar.showMessage(
+                f"Saved your labels as a copy: {path} (the corrections file keeps the other version)", 15000)
+            self.c.update_actions()
+            return
         ds = self.window.dataset
         if ds is not None and stem in getattr(ds, "stems", []):
             sample = ds.sample(stem)
@@ -160,7 +240,9 @@ class Saver(QObject):
         doc = self.c.document
         if doc is None or not doc.is_modified:
             return True
-        while not self.save_now():
+        while (result := self._save_sync()) != "saved":
+            if result == "cancelled":
+                return False  # stay on the image: the other writer's file and these edits are both kept
             choice = self.ask_failed_save()
             if choice == "discard":
                 self.discard_recovery()
@@ -234,9 +316,11 @@ class Saver(QObject):
         self._autosaved_state = None
 
     def new_document(self) -> None:
-        """A new image is open: restore pending recovered edits for it."""
+        """A new image is open: note its correction file's state; restore pending recovered edits for it."""
         self._autosaved_state = None
         doc, stem = self.c.document, self.c.stem
+        if stem is not None:
+            self.remember_file(stem)
         rec = self.pending.pop((self._dataset_root(), stem), None)
         if rec is None or doc is None:
             return
