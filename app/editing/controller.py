@@ -118,8 +118,9 @@ class EditingController(QObject):
                      tip="Train the loaded model further on the corrected labels (fcn train)")
         self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
                                            checkable=True, tip="Compare the corrections with the original")
-        self._action("&Editing shortcuts", "help", ("F1",), self.show_shortcuts)
-        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
+        self._action("&Keyboard shortcuts", "help", ("F1",), self.show_shortcuts,
+                     tip="Every key of the window, read from its actions")
+        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (F1: every key)", 4000)
 
     def _build_tool_bar(self) -> None:
         bar = getattr(self.window, "edit_tool_bar", None) or self.window.tool_bar
@@ -328,7 +329,7 @@ class EditingController(QObject):
         return self.saver.leave_image()
 
     def show_shortcuts(self) -> None:
-        """Help → Editing shortcuts."""
+        """Help → Keyboard shortcuts (F1)."""
         if getattr(self, "_sheet", None) is None:
             self._sheet = ShortcutSheet(self.window)
         self._sheet.show()
