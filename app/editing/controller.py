@@ -155,9 +155,17 @@ class EditingController(QObject):
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
         self.canvas.refresh_cursor()
+        self._show_edited_labels_on_overlay()
         action = self.tool_actions[mode]
         name = action.text().replace("&", "")
         self.window.status_bar.showMessage(f"Tool: {name} — {action.statusTip()}", 6000)
+
+    def _show_edited_labels_on_overlay(self) -> None:
+        """With a painting tool the overlay panel lays the labels being edited over the photo (what you
+        paint is what you see there, as in labelme / CVAT); in Navigate it shows the prediction again."""
+        grid = getattr(self.window, "grid", None)
+        if grid is not None and hasattr(grid, "set_overlay_source"):
+            grid.set_overlay_source("prediction" if self.mode == Mode.PAN else "labels")
 
     def set_brush_size(self, size: float) -> None:
         """Brush diameter in image pixels (1–256)."""
