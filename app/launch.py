@@ -117,7 +117,7 @@ def prepare_demo_in_background(window, on_ready) -> QThread:
         except FileNotFoundError as exc:  # no bundled model: the demo images can still be browsed
             return data, [], f"cannot prepare the bundled demo: {exc}"
 
-    note = BusyNote(window.centralWidget(), "Preparing the demo data (first start only, about 10 s)…")
+    note = BusyNote(window.centralWidget(), "Preparing the demo data …\n(first start only, about 10 s)")
     task = TaskThread(prepare, window)
     app = QApplication.instance()
     if app is not None:  # closing meanwhile: let the (atomic) generation finish rather than kill it

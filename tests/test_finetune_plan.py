@@ -81,3 +81,14 @@ def test_app_says_it_before_starting_and_names_the_loaded_model(qtbot, tmp_path,
         qtbot.waitUntil(lambda: "tuned/best.safetensors" in w.status_bar.currentMessage(), timeout=60000)
     finally:
         settings.use_ini_file(None)
+
+
+def test_progress_says_the_measured_time_left(qtbot):
+    from PySide6.QtWidgets import QProgressDialog
+
+    dialog = QProgressDialog()
+    qtbot.addWidget(dialog)
+    background.BackgroundJobs._progress(dialog, "Fine-tuning", {
+        "event": "iteration", "stage": "fcn-multi", "iteration": 50, "max_iters": 500, "elapsed": 100.0,
+        "loss": 0.5})
+    assert dialog.labelText() == "Fine-tuning: fcn-multi iteration 50/500, loss 0.500, about 15 min left"

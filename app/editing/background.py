@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.editing.finetune_plan import FinetunePlan, plan_finetune, seconds_per_iteration
+from app.editing.finetune_plan import FinetunePlan, format_duration, plan_finetune, seconds_per_iteration
 from app.editing.jobs import TaskThread
 
 
@@ -221,8 +221,12 @@ class BackgroundJobs(QObject):
             dialog.setMaximum(total)
             dialog.setValue(min(int(info.get("iteration", 0)), total) if total else 0)
             loss = info.get("loss")
+            done, elapsed = int(info.get("iteration") or 0), info.get("elapsed")
+            left = (f", about {format_duration(elapsed / done * (total - done))} left"
+                    if total and done and isinstance(elapsed, float) else "")  # measured, not estimated
             dialog.setLabelText(f"{title}: {info.get('stage', '')} iteration {info.get('iteration')}"
-                                + (f", loss {loss:.3f}" if isinstance(loss, float) else ""))
+                                + (f"/{total}" if total else "")
+                                + (f", loss {loss:.3f}" if isinstance(loss, float) else "") + left)
 
     def _failed(self, title: str, message: str) -> None:
         self.last_error = message

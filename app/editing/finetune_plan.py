@@ -59,7 +59,8 @@ class FinetunePlan:
                            "this model's prediction time here")
             if self.minutes:
                 how.append(f"time limit {self.minutes:g} min")
-            lines.append(f"Estimated time: about {format_duration(estimate)} ({'; '.join(how)}).")
+            lines.append(f"Estimated time: about {format_duration(estimate)} ({'; '.join(how)}; a rough "
+                         "guess: the progress window measures it once training runs).")
         return "\n".join(lines)
 
 

@@ -13,8 +13,7 @@ class BusyNote(QLabel):
     def __init__(self, host: QWidget, text: str):
         super().__init__(text, host)
         self.setObjectName("busy_note")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)  # lines as given (no wrapping: sized to the text)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setStyleSheet("QLabel#busy_note { background: rgba(30, 30, 30, 210); color: white; "
                            "font-size: 15px; padding: 18px 26px; border-radius: 8px; }")
@@ -25,8 +24,6 @@ class BusyNote(QLabel):
         self.raise_()
 
     def _place(self) -> None:
-        width = min(460, max(200, self._host.width() - 40))
-        self.setFixedWidth(width)
         self.adjustSize()
         self.move((self._host.width() - self.width()) // 2, (self._host.height() - self.height()) // 2)
 

@@ -221,13 +221,13 @@ class PanelGrid(QWidget):
             if self._gt is not None:
                 self._overlay_labels_rgba = colorize.apply_lut(
                     self._gt, colorize.overlay_lut(self.palette, self.only_class))
-            rgba, what = self._overlay_labels_rgba, "labels you are editing"
+            rgba, what = self._overlay_labels_rgba, "labels being edited"
         else:
             rgba = None if self._pred is None else self._overlay_rgba
             what = "prediction"
         overlay.show_rgb(rgba, overlay.layer_item)
         overlay.set_layer_opacity(self.opacity)
-        overlay.set_subtitle(f"Overlay: {what} over the photo")
+        overlay.set_subtitle(f"Overlay: {what}")
 
     def _coloured(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(prediction RGBA, overlay RGBA) of ``labels``, kept per label array for the current image so
