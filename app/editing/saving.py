@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
 from app.editing.jobs import run_job, wait_for_jobs
+from app.editing.save_conflicts import SaveGuard
 
 DEFAULT_AUTOSAVE_MS = 30_000
 
@@ -45,8 +46,7 @@ class Saver(QObject):
         self._generation = 0  # bumped by every save: a late background result never overrides a newer one
         self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
-        # correction file -> its stamp when this window last read or wrote it (None: it did not exist)
-        self.known: dict[str, storage.FileStamp | None] = {}
+        self.guard = SaveGuard(self)  # another window / process wrote the file since: ask, never overwrite
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
@@ -93,40 +93,7 @@ class Saver(QObject):
     def recovery_file(self, stem: str) -> Path:
         return storage.recovery_path(self.recovery_dir, self._dataset_root(), stem)
 
-    # -- another writer of the same file ------------------------------------------------------------------
-    @staticmethod
-    def _key(path: Path) -> str:
-        return str(Path(path).resolve())
-
-    def remember_file(self, stem: str) -> None:
-        """A document was opened: note what its correction file holds now, when the labels came from it
-        (else that it did not exist for us: a file appearing later was written by someone else)."""
-        path = storage.correction_path(self.corrections_dir(), stem)
-        key = self._key(path)
-        ds = self.window.dataset
-        label_path = ds.sample(stem).label_path if ds is not None and stem in ds.stems else None
-        if label_path is not None and self._key(Path(label_path)) == key:
-            self.known[key] = storage.file_stamp(path)
-        elif key not in self.known:  # (a file this window wrote keeps its stamp)
-            self.known[key] = None
-
-    def _target(self, stem: str, folder: Path) -> tuple[Path, str, bool] | None:
-        """(folder, stem, is_copy) to write, after asking when another writer changed the file; None:
-        cancelled."""
-        path = storage.correction_path(folder, stem)
-        other = storage.changed_on_disk(path, self.known.get(self._key(path)))
-        if other is None:
-            return folder, stem, False
-        choice = self.ask_conflict(path, other)
-        if choice == "overwrite":
-            return folder, stem, False
-        if choice == "copy":
-            copy_folder, copy_stem = storage.conflict_copy(folder, stem)
-            return copy_folder, copy_stem, True
-        self.window.status_bar.showMessage(
-            f"Not saved: {path} was changed by another window or program; your edits are kept here.", 10000)
-        return None
-
+    # -- another writer of the same file (app/editing/save_conflicts.py decides when to ask) ---------------
     def ask_conflict(self, path: Path, other: storage.FileStamp) -> str:
         """"overwrite", "copy" or "cancel": the correction file changed on disk since this window read it."""
         when = time.strftime("%H:%M:%S", time.localtime(other.mtime_ns / 1e9))
@@ -143,13 +110,6 @@ class Saver(QObject):
         clicked = box.clickedButton()
         return "overwrite" if clicked is overwrite else "copy" if clicked is copy else "cancel"
 
-    def _write(self, folder: Path, stem: str, labels, palette, is_copy: bool) -> Path:
-        """Write (any thread) and remember what this window wrote, before anyone can ask."""
-        path = storage.save_correction(folder, stem, labels, palette)
-        if not is_copy:
-            self.known[self._key(path)] = storage.file_stamp(path)
-        return path
-
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
         """Ctrl+S: write a copy of the labels in the background; the document stays editable meanwhile."""
@@ -160,7 +120,7 @@ class Saver(QObject):
             self._save_again = True
             return
         folder, palette = self.corrections_dir(), self.window.palette.copy()
-        target = self._target(stem, folder)
+        target = self.guard.target(stem, folder)
         if target is None:
             return
         out_folder, out_stem, is_copy = target
@@ -168,7 +128,7 @@ class Saver(QObject):
         self._generation += 1
         gen = self._generation
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
-        run_job(lambda: self._write(out_folder, out_stem, labels, palette, is_copy),
+        run_job(lambda: self.guard.write(out_folder, out_stem, labels, palette, is_copy),
                 lambda path: self._saved(doc, stem, state, path, gen=gen, labels=labels, is_copy=is_copy),
                 lambda exc: self._save_failed(stem, out_folder, exc))
 
@@ -185,13 +145,13 @@ class Saver(QObject):
         if self._saving:
             wait_for_jobs()  # an older snapshot still being written must not land after this one
         folder = self.corrections_dir()
-        target = self._target(stem, folder)
+        target = self.guard.target(stem, folder)
         if target is None:
             return "cancelled"
         out_folder, out_stem, is_copy = target
         self._generation += 1
         try:
-            path = self._write(out_folder, out_stem, doc.labels, self.window.palette, is_copy)
+            path = self.guard.write(out_folder, out_stem, doc.labels, self.window.palette, is_copy)
         except OSError as exc:
             self._report_failure(stem, out_folder, exc)
             return "failed"
@@ -320,7 +280,7 @@ class Saver(QObject):
         self._autosaved_state = None
         doc, stem = self.c.document, self.c.stem
         if stem is not None:
-            self.remember_file(stem)
+            self.guard.opened(stem, self.corrections_dir(), self.window.dataset)
         rec = self.pending.pop((self._dataset_root(), stem), None)
         if rec is None or doc is None:
             return
