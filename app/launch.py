@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,8 +99,56 @@ def _split_problem(split: str, data) -> str | None:
     return unknown_split_message(split, data, dataset.splits)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the GUI; returns the process exit status."""
+def prepare_demo_in_background(window, on_ready):
+    """First start: the window is already up; the demo data (about 10 s of drawing on 2 cores) is generated
+    on a thread while a centred note and the status bar say so, then ``on_ready(data, weights)`` opens it
+    (a failure is reported in the window)."""
+    from PySide6.QtCore import QTimer
+
+    from app.views.busy_note import BusyNote
+    from fcn_core.resources import ensure_demo_dataset
+
+    def prepare(_progress, _stop):
+        data = ensure_demo_dataset()
+        try:
+            return demo_paths()
+        except FileNotFoundError as exc:  # no bundled model: the demo images can still be browsed
+            return data, [], f"cannot prepare the bundled demo: {exc}"
+
+    note = BusyNote(window.centralWidget(), "Preparing the demo data …\n(first start only, about 10 s)")
+    ticks = QTimer(window)
+    ticks.setInterval(1000)
+    elapsed = {"s": 0}
+
+    def tick() -> None:
+        elapsed["s"] += 1
+        window.status_bar.showMessage(f"Preparing the demo data (first start only) … {elapsed['s']} s")
+
+    def finished(found) -> None:
+        ticks.stop()
+        note.close()
+        window.status_bar.showMessage("Demo data ready: opening it …", 4000)
+        on_ready(found[0], found[1])
+        if len(found) > 2:
+            window.report_error(found[2], modal_box=False)
+
+    def failed(message: str) -> None:
+        ticks.stop()
+        note.close()
+        window.report_error(f"Cannot prepare the bundled demo: {message.splitlines()[0]}", modal_box=False)
+
+    ticks.timeout.connect(tick)
+    window.status_bar.showMessage("Preparing the demo data (first start only) …")
+    ticks.start()
+    # a job like every other: closing meanwhile joins it (the generation is atomic) rather than killing it
+    task = window.jobs.start(prepare, name="demo data", on_done=finished, on_error=failed)
+    window.demo_task = task  # kept alive (and reachable from tests) while it runs
+    return task
+
+
+def start(argv: list[str] | None = None):
+    """Create the application and the shown main window for ``argv``: ``(app, window, status)``, or an
+    exit status when the arguments are wrong. ``main`` runs the event loop on top."""
     args = build_parser().parse_args(argv)
     if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -114,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
     data, weights = args.data, args.weights
     demo_problem = None
-    if data is None and weights is None:
+    demo_later = data is None and weights is None and not _demo_ready()
+    if data is None and weights is None and not demo_later:
         try:
             data, weights = demo_paths()
         except Exception as exc:  # noqa: BLE001 - the window still opens, with the reason shown
@@ -126,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 data = ensure_demo_dataset()
             except Exception:  # noqa: BLE001
                 data = None
-    if args.split:
+    if args.split and not demo_later:
         problem = _split_problem(args.split, data)
         if problem:
             print(f"fcn-studio: error: {problem}", file=sys.stderr)
@@ -166,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(int(args.timeout * 1000), give_up)
     window.initial_stem = args.image
     if args.evaluate:
-        pending = {"data": data is not None, "model": bool(weights)}
+        pending = {"data": data is not None or demo_later, "model": bool(weights) or demo_later}
 
         def maybe_evaluate(kind: str) -> None:
             pending[kind] = False
@@ -183,6 +236,28 @@ def main(argv: list[str] | None = None) -> int:
         window.showMaximized()
     else:
         window.show()
+    if demo_later:
+        def open_demo(demo_data, demo_weights) -> None:
+            if demo_weights:
+                window.open_models(demo_weights)
+            window.open_dataset(demo_data)
+
+        prepare_demo_in_background(window, open_demo)
+    return app, window, status
+
+
+def _demo_ready() -> bool:
+    from fcn_core.resources import demo_dataset_ready
+
+    return demo_dataset_ready()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the GUI; returns the process exit status."""
+    started = start(argv)
+    if isinstance(started, int):
+        return started
+    app, _window, status = started
     code = app.exec()
     return status["code"] or code
 

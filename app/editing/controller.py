@@ -118,8 +118,9 @@ class EditingController(QObject):
                      tip="Train the loaded model further on the corrected labels (fcn train)")
         self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
                                            checkable=True, tip="Compare the corrections with the original")
-        self._action("&Editing shortcuts", "help", ("F1",), self.show_shortcuts)
-        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
+        self._action("&Keyboard shortcuts", "help", ("F1",), self.show_shortcuts,
+                     tip="Every key of the window, read from its actions")
+        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (F1: every key)", 4000)
 
     def _build_tool_bar(self) -> None:
         bar = getattr(self.window, "edit_tool_bar", None) or self.window.tool_bar
@@ -154,9 +155,17 @@ class EditingController(QObject):
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
         self.canvas.refresh_cursor()
+        self._show_edited_labels_on_overlay()
         action = self.tool_actions[mode]
         name = action.text().replace("&", "")
         self.window.status_bar.showMessage(f"Tool: {name} — {action.statusTip()}", 6000)
+
+    def _show_edited_labels_on_overlay(self) -> None:
+        """With a painting tool the overlay panel lays the labels being edited over the photo (what you
+        paint is what you see there, as in labelme / CVAT); in Navigate it shows the prediction again."""
+        grid = getattr(self.window, "grid", None)
+        if grid is not None and hasattr(grid, "set_overlay_source"):
+            grid.set_overlay_source("prediction" if self.mode == Mode.PAN else "labels")
 
     def set_brush_size(self, size: float) -> None:
         """Brush diameter in image pixels (1–256)."""
@@ -328,7 +337,7 @@ class EditingController(QObject):
         return self.saver.leave_image(then=then)
 
     def show_shortcuts(self) -> None:
-        """Help → Editing shortcuts."""
+        """Help → Keyboard shortcuts (F1)."""
         if getattr(self, "_sheet", None) is None:
             self._sheet = ShortcutSheet(self.window)
         self._sheet.show()

@@ -1,8 +1,17 @@
-"""Every editing shortcut in one table, shown as the shortcut sheet (Help → Editing shortcuts)."""
+"""The editing tools' keys in one table, and the shortcut sheet (Help → Keyboard shortcuts, F1).
+
+The sheet lists every key of the window from the QActions themselves (their current shortcuts, grouped by
+the menu they are in), so a new or moved shortcut shows up without anyone editing a list here; only keys
+that are not actions (mouse gestures, Space) are written out below.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+import html
+from collections.abc import Iterable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMenu, QScrollArea, QVBoxLayout, QWidget
 
 from app.tools import Mode
 
@@ -53,22 +62,77 @@ POLICY = (
 )
 
 
-def sheet_html() -> str:
-    """The shortcut sheet as an HTML table."""
-    rows = [f"<tr><td><b>{key}</b></td><td>{text.replace('&', '')} — {tip}</td></tr>"
-            for _mode, text, key, tip in TOOL_SHORTCUTS]
-    rows += [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in OTHER_SHORTCUTS]
-    return (f"<h3>Editing tools</h3><table cellspacing='6'>{''.join(rows)}</table>"
-            f"<h3>Saving</h3><p>{POLICY}</p>")
+def sheet_html(window: QWidget | None = None) -> str:
+    """The shortcut sheet as HTML: with ``window``, every action's current keys by menu, then the keys that
+    are not actions (mouse, Space) and notes; without, the editing tools' table. The saving policy always."""
+    if window is not None:
+        notes = [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in OTHER_SHORTCUTS
+                 if key.startswith(("Space", "Ctrl+Z", "0 "))]
+        body = (window_keys_html(window)
+                + f"<h3>Mouse and notes</h3><table cellspacing='6'>{''.join(notes)}</table>")
+    else:
+        rows = [f"<tr><td><b>{key}</b></td><td>{text.replace('&', '')} — {tip}</td></tr>"
+                for _mode, text, key, tip in TOOL_SHORTCUTS]
+        rows += [f"<tr><td><b>{key}</b></td><td>{text}</td></tr>" for key, text in OTHER_SHORTCUTS]
+        body = f"<h3>Editing tools</h3><table cellspacing='6'>{''.join(rows)}</table>"
+    return f"{body}<h3>Saving</h3><p>{POLICY}</p>"
+
+
+def _menu_actions(menu: QMenu) -> Iterable[QAction]:
+    for action in menu.actions():
+        if action.menu() is not None:
+            yield from _menu_actions(action.menu())
+        elif not action.isSeparator():
+            yield action
+
+
+def key_text(action: QAction) -> str:
+    """The action's shortcuts as the user types them ("Ctrl+Shift+Z, Ctrl+Y")."""
+    return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+
+
+def window_key_rows(window: QWidget) -> list[tuple[str, str, str]]:
+    """(section, keys, what it does) for every action of ``window`` that has a shortcut: those in a menu
+    under the menu's title, the others (class digits, polygon keys) under "Other keys"."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for menu in getattr(window, "menus", {}).values():
+        title = menu.title().replace("&", "")
+        for action in _menu_actions(menu):
+            if action.shortcuts() and id(action) not in seen:
+                seen.add(id(action))
+                rows.append((f"{title} menu", key_text(action), _describe(action)))
+    for action in window.findChildren(QAction):
+        if action.shortcuts() and id(action) not in seen:
+            seen.add(id(action))
+            rows.append(("Other keys", key_text(action), _describe(action)))
+    return rows
+
+
+def _describe(action: QAction) -> str:
+    text = action.text().replace("&", "").rstrip("…")
+    tip = action.statusTip()
+    return f"{text} — {tip}" if tip and tip != text else text
+
+
+def window_keys_html(window: QWidget) -> str:
+    """Every key of the window, from its actions, as HTML sections."""
+    sections: dict[str, list[str]] = {}
+    for section, keys, what in window_key_rows(window):
+        sections.setdefault(section, []).append(
+            f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(what)}</td></tr>")
+    return "".join(f"<h3>{html.escape(name)}</h3><table cellspacing='6'>{''.join(rows)}</table>"
+                   for name, rows in sections.items())
 
 
 class ShortcutSheet(QDialog):
-    """A small non-modal window listing the editing keys and the saving policy."""
+    """A small non-modal window listing every key of ``parent`` (re-read each time it is shown, as tools
+    may have moved a key) and the saving policy."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Editing shortcuts")
-        label = QLabel(sheet_html())
+        self.setWindowTitle("Keyboard shortcuts")
+        self.label = label = QLabel(sheet_html(parent))
         label.setWordWrap(True)
         label.setContentsMargins(6, 6, 6, 6)
         scroll = QScrollArea()  # the whole sheet stays reachable on a small screen
@@ -81,3 +145,7 @@ class ShortcutSheet(QDialog):
         layout.addWidget(buttons)
         screen = self.screen().availableGeometry() if self.screen() else None
         self.resize(640, min(820, screen.height() - 60) if screen else 720)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.label.setText(sheet_html(self.parentWidget()))
+        super().showEvent(event)
