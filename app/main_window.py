@@ -477,6 +477,8 @@ class MainWindow(QMainWindow):
             self.report_error("Not evaluated: the model's classes differ from the dataset's, so the scores "
                               "would not mean anything.", modal_box=False)
             return
+        if not self._may_leave_image(then=lambda: self.evaluate_dataset(show_panel=show_panel)):
+            return  # unsaved edits are saved first (off the GUI thread): the evaluation scores what is shown
         if show_panel:
             self.docks["evaluation"].show()
         split = self.browser.split_name()
