@@ -20,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 
 from app.error_log import log_exception
 from app.model_set import ModelSet, load_model_set
-from app.workspace import classes_present, image_confusions
+from app.workspace import classes_present, image_confusions, mean_confidence
 
 #: Niceness of the inference thread relative to the GUI thread (0 = same priority).
 WORKER_NICE = 5
@@ -41,6 +41,7 @@ class ImageResult:
     model_id: str | None
     confusions: dict[int, np.ndarray] | None = None  # {stride: gt x pred matrix}; None: not scored
     score_error: str = ""  # why the image could not be scored (label size / values)
+    prediction_error: str = ""  # why there is no prediction (stored predictions: file missing or bad)
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -80,7 +81,7 @@ class InferenceWorker(QObject):
     image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
-    models_loaded = Signal(object)  # ModelSet
+    models_loaded = Signal(object)  # ModelSet or PredictionSet
     models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
     scored = Signal(object)  # ScoredImage
@@ -154,6 +155,25 @@ class InferenceWorker(QObject):
         self.models_loaded.emit(models)
 
     @Slot(str)
+    def load_predictions(self, folder: str) -> None:
+        """Read a folder of stored predictions for the open dataset (``app.prediction_set``) and report it
+        like a model set (``models_loaded`` / ``models_failed``)."""
+        from app.prediction_set import load_prediction_set
+
+        try:
+            models = load_prediction_set(folder, self.dataset)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the worker keeps running
+            if not isinstance(exc, ValueError | OSError):
+                log_exception(f"loading predictions {folder}", exc)
+            self.models_failed.emit(describe_error(exc))
+            return
+        self.models = models
+        self._prefetched.clear()
+        self._rescore.clear()
+        self._end_evaluation(cancelled=True)
+        self.models_loaded.emit(models)
+
+    @Slot(str)
     def forget(self, stem: str) -> None:
         """Drop a prefetched image (its label file changed)."""
         self._prefetched.pop(stem, None)
@@ -213,8 +233,16 @@ class InferenceWorker(QObject):
         if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
                                               classes_present=classes_present(gt)))
-        results = models.predict(image) if (models is not None and need_predictions) else None
-        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt))
+        results, problem = None, ""
+        if models is not None and need_predictions:
+            try:
+                results = models.predict_stem(stem, image)
+            except (ValueError, OSError) as exc:
+                if models.predictors:  # a live model's failure (e.g. out of memory) is reported as before
+                    raise
+                problem = describe_error(exc)  # a stored prediction missing or bad: this image only
+        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
+                          prediction_error=problem)
         if results is not None:
             try:
                 out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
@@ -235,9 +263,9 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = models.predict(image)
+            results = models.predict_stem(stem, image)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
-            out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
+            out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
             if not isinstance(exc, ValueError | OSError):
@@ -302,6 +330,7 @@ class InferenceClient(QObject):
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _load_models = Signal(object, object, str)
+    _load_predictions = Signal(str)
     _forget = Signal(str)
     _rescore = Signal(str, object)
     _evaluate = Signal(int, object)
@@ -316,6 +345,7 @@ class InferenceClient(QObject):
         self._request.connect(self.worker.request)
         self._set_dataset.connect(self.worker.set_dataset)
         self._load_models.connect(self.worker.load_models)
+        self._load_predictions.connect(self.worker.load_predictions)
         self._forget.connect(self.worker.forget)
         self._rescore.connect(self.worker.rescore)
         self._evaluate.connect(self.worker.evaluate)
@@ -349,6 +379,11 @@ class InferenceClient(QObject):
     def load_models(self, paths: list, device: str | None = None, precision: str = "fp32") -> None:
         """Load model file(s) on the worker thread; answers with models_loaded or models_failed."""
         self._load_models.emit([str(p) for p in paths], device, precision)
+
+    def load_predictions(self, folder) -> None:
+        """Read stored predictions for the worker's dataset (set it first); answers with models_loaded (a
+        PredictionSet) or models_failed."""
+        self._load_predictions.emit(str(folder))
 
     def forget(self, stem: str) -> None:
         """Invalidate the worker's prefetched copy of an image."""
