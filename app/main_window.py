@@ -374,19 +374,19 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.first_view_ready.emit)
 
     def update_title(self, *, modified: bool | None = None) -> None:
-        """"FCN Studio — image[ *] — model files (or "predictions FOLDER")"; ``modified`` marks unsaved edits
-        (None: as marked last)."""
+        """"FCN Studio — image — model files (or "predictions FOLDER")[ *]"; ``modified`` marks unsaved
+        edits (None: as marked last for this image)."""
         if modified is None and self.current_stem != getattr(self, "_title_stem", None):
             modified = False  # another image: its own edits will be marked by the editor
         if modified is not None:
             self._title_modified, self._title_stem = modified, self.current_stem
         parts = ["FCN Studio"]
         if self.current_stem:
-            parts.append(self.current_stem + (" *" if getattr(self, "_title_modified", False) else ""))
+            parts.append(self.current_stem)
         if self.model_set is not None:
             names = ", ".join(Path(p).name for p in self.model_set.paths)
             parts.append(names if self.model_set.predictors else f"predictions {names}")
-        self.setWindowTitle(" — ".join(parts))
+        self.setWindowTitle(" — ".join(parts) + (" *" if getattr(self, "_title_modified", False) else ""))
 
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:
         if req_id == self.client.latest_id:
