@@ -190,3 +190,29 @@ def test_open_dataset_asks_the_format_only_when_in_doubt(qtbot, window, monkeypa
     monkeypatch.setattr(w, "open_dataset", lambda path, format=None: opened.append((path, format)))
     w.actions.open_dataset.trigger()
     assert opened == [(str(plain), "index")]
+
+
+def test_accept_prediction_takes_the_stored_stride_and_the_save_rescores(qtbot, window, monkeypatch):
+    from app.tools import Mode
+    from fcn_core.metrics import confusion_matrix
+    from tests import gui_helpers as gh
+
+    w = window
+    _open_through_menu(qtbot, w, monkeypatch, w.test_preds)
+    qtbot.waitUntil(lambda: w.editing.document is not None, timeout=TIMEOUT)
+    ed, stem = w.editing, w.current_stem
+    w.controls.strides.buttons[32].click()
+    stored32 = read_label(w.test_preds / "32s" / f"{stem}.png")
+    assert not np.array_equal(w.current_gt[10, 12:58], stored32[10, 12:58])  # the stroke changes labels
+    ed.set_mode(Mode.ACCEPT_BRUSH)
+    ed.set_brush_size(3)
+    gh.drag(w.panels["gt"], [(10, 10), (60, 10)])
+    assert np.array_equal(ed.document.labels[10, 12:58], stored32[10, 12:58])
+    saved = ed.document.labels.copy()
+    book = w.workspace.book
+    ed.saver.save()
+    qtbot.waitUntil(lambda: not ed.document.is_modified, timeout=TIMEOUT)
+    stored8 = read_label(w.test_preds / "8s" / f"{stem}.png")
+    want = confusion_matrix(saved, stored8, len(w.class_names))
+    qtbot.waitUntil(lambda: book.confusions(stem) is not None
+                    and np.array_equal(book.confusions(stem)[8], want), timeout=TIMEOUT)
