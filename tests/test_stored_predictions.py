@@ -163,3 +163,12 @@ def test_folder_without_predictions_says_what_it_expects(written, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="32s/ 16s/ 8s/"):
         open_predictions(tmp_path / "empty", open_dataset(ds))
+
+
+def test_fcn_evaluate_pred_data_split_scores_that_split_only(written, tmp_path):
+    ds, out = written
+    report = tmp_path / "val.json"
+    assert fcn_main(["evaluate", "--pred", str(out), "--data", str(ds), "--split", "val", "--format", "voc",
+                     "--json", str(report), "--no-progress"]) == 0
+    val = open_dataset(ds).splits["val"]
+    assert sorted(json.loads(report.read_text())["8s"]["per_image"]) == sorted(val) and 0 < len(val) < 5
