@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
 
     def _on_models_loaded(self, models) -> None:
         self._waiting_models = False
-        stored = not models.predictors  # app.prediction_set.PredictionSet: predictions read from disk
+        stored = not getattr(models, "predictors", True)  # app.prediction_set.PredictionSet: read from disk
         settings.add_recent("predictions" if stored else "models", [str(p) for p in models.paths])
         self.workspace.set_models(models)
         note = "" if getattr(models, "has_confidence", True) else "no confidence stored"
@@ -385,7 +385,7 @@ class MainWindow(QMainWindow):
             parts.append(self.current_stem)
         if self.model_set is not None:
             names = ", ".join(Path(p).name for p in self.model_set.paths)
-            parts.append(names if self.model_set.predictors else f"predictions {names}")
+            parts.append(names if getattr(self.model_set, "predictors", True) else f"predictions {names}")
         self.setWindowTitle(" — ".join(parts) + (" *" if getattr(self, "_title_modified", False) else ""))
 
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:

@@ -60,6 +60,13 @@ class ScoredImage:
     seconds: float = 0.0
 
 
+def predict_stem(models, stem: str, image: np.ndarray) -> dict[int, Any]:
+    """``{stride: result}`` of image ``stem`` from a ModelSet (computed) or a PredictionSet (looked up by
+    stem); a source with only ``predict(image)`` is asked that way."""
+    by_stem = getattr(models, "predict_stem", None)
+    return by_stem(stem, image) if by_stem is not None else models.predict(image)
+
+
 def describe_error(exc: BaseException) -> str:
     """Plain words for an exception raised while reading or predicting."""
     name = type(exc).__name__
@@ -236,9 +243,9 @@ class InferenceWorker(QObject):
         results, problem = None, ""
         if models is not None and need_predictions:
             try:
-                results = models.predict_stem(stem, image)
+                results = predict_stem(models, stem, image)
             except (ValueError, OSError) as exc:
-                if models.predictors:  # a live model's failure (e.g. out of memory) is reported as before
+                if getattr(models, "predictors", True):  # a live model's failure is reported as before
                     raise
                 problem = describe_error(exc)  # a stored prediction missing or bad: this image only
         out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
@@ -263,7 +270,7 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = models.predict_stem(stem, image)
+            results = predict_stem(models, stem, image)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
