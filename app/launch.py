@@ -25,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset folder (VOC layout, index PNGs, labelme, images)")
     p.add_argument("--weights", metavar="FILE", nargs="+",
                    help="one multi-stride checkpoint, or separate 32s/16s/8s checkpoints (one stride each)")
+    p.add_argument("--predictions", metavar="DIR",
+                   help="stored predictions instead of a model: a folder of label images matched to the "
+                        "dataset's images by name, or the 32s/ 16s/ 8s/ folders of `fcn predict --stride "
+                        "all` (with confidence/ and margin/ from --save-confidence); needs --data")
+    p.add_argument("--format", dest="data_format", metavar="NAME", default=None,
+                   help="dataset format instead of detecting it (as `fcn --format`: cityscapes, kitti, "
+                        "ade20k, mapillary, camvid, camvid32, voc, index, labelme, images, ...)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
     p.add_argument("--image", metavar="STEM", help="image to show first")
@@ -84,7 +91,23 @@ def demo_paths() -> tuple[Path, list[Path]]:
     return Path(data), models
 
 
-def _split_problem(split: str, data) -> str | None:
+def _arguments_problem(args) -> str | None:
+    """What is wrong with ``--predictions`` / ``--format`` (None when nothing)."""
+    if args.predictions is not None:
+        if args.weights:
+            return "give either --weights (a model) or --predictions (stored predictions), not both"
+        if args.data is None:
+            return "--predictions needs a dataset (--data DATASET): predictions hold class indices"
+    if args.data_format is not None:
+        from fcn_core.data.formats import format_names
+
+        if args.data_format.lower() not in format_names():
+            return (f"unknown dataset format {args.data_format!r}; known formats: "
+                    f"{', '.join(format_names())}")
+    return None
+
+
+def _split_problem(split: str, data, data_format: str | None = None) -> str | None:
     """Why ``--split`` cannot be honoured for dataset folder ``data`` (None when it can, or when the dataset
     itself cannot be opened: the window then says why)."""
     from app.split_filter import unknown_split_message
@@ -93,7 +116,7 @@ def _split_problem(split: str, data) -> str | None:
     if data is None:
         return "--split needs a dataset (--data DATASET)"
     try:
-        dataset = open_dataset(data)  # lists files only (cheap); the window opens it again
+        dataset = open_dataset(data, format=data_format)  # lists files only (cheap); the window reopens it
     except Exception:  # noqa: BLE001 - reported by the window like any unreadable dataset
         return None
     return unknown_split_message(split, data, dataset.splits)
@@ -165,9 +188,13 @@ def start(argv: list[str] | None = None):
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     data, weights = args.data, args.weights
+    problem = _arguments_problem(args)
+    if problem:
+        print(f"fcn-studio: error: {problem}", file=sys.stderr)
+        return 2
     demo_problem = None
-    demo_later = data is None and weights is None and not _demo_ready()
-    if data is None and weights is None and not demo_later:
+    demo_later = (data is None and weights is None and args.predictions is None and not _demo_ready())
+    if data is None and weights is None and args.predictions is None and not demo_later:
         try:
             data, weights = demo_paths()
         except Exception as exc:  # noqa: BLE001 - the window still opens, with the reason shown
@@ -180,7 +207,7 @@ def start(argv: list[str] | None = None):
             except Exception:  # noqa: BLE001
                 data = None
     if args.split and not demo_later:
-        problem = _split_problem(args.split, data)
+        problem = _split_problem(args.split, data, args.data_format)
         if problem:
             print(f"fcn-studio: error: {problem}", file=sys.stderr)
             return 2
@@ -214,12 +241,20 @@ def start(argv: list[str] | None = None):
             window.close()
             app.quit()
 
+        def cannot_open(message: str) -> None:  # nothing to wait for: say why and stop now
+            print(f"fcn-studio: error: {message}", file=sys.stderr)
+            status["code"] = 2
+            window.close()
+            app.quit()
+
         window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
+        window.dataset_failed.connect(cannot_open)
         window.error_reported.connect(lambda msg: print(f"fcn-studio: {msg}", file=sys.stderr))
         QTimer.singleShot(int(args.timeout * 1000), give_up)
     window.initial_stem = args.image
     if args.evaluate:
-        pending = {"data": data is not None or demo_later, "model": bool(weights) or demo_later}
+        pending = {"data": data is not None or demo_later,
+                   "model": bool(weights) or args.predictions is not None or demo_later}
 
         def maybe_evaluate(kind: str) -> None:
             pending[kind] = False
@@ -230,8 +265,10 @@ def start(argv: list[str] | None = None):
         window.models_opened.connect(lambda _m: maybe_evaluate("model"))
     if weights:
         window.open_models(weights)
+    if args.predictions:
+        window.open_predictions(args.predictions)  # read once the dataset is open
     if data:
-        window.open_dataset(data)
+        window.open_dataset(data, format=args.data_format)
     if maximise:
         window.showMaximized()
     else:

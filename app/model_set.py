@@ -30,6 +30,12 @@ class ModelSet:
     precision: str
     arch: str
     info: dict = field(default_factory=dict)
+    has_confidence: bool = True  # a live model always gives confidence and margin
+
+    def predict_stem(self, stem: str, image: np.ndarray) -> dict[int, Any]:
+        """``{stride: StrideResult}`` of image ``stem`` (computed from its pixels; stored predictions,
+        ``app.prediction_set.PredictionSet``, look the stem up instead)."""
+        return self.predict(image)
 
     def predict(self, image: np.ndarray) -> dict[int, Any]:
         """``{stride: StrideResult}`` for every stride the set provides (one forward per file)."""

@@ -14,7 +14,7 @@ def _settings() -> QSettings:
 
 
 def recent(kind: str) -> list[list[str]]:
-    """Recent entries for ``kind`` ("datasets" or "models"); each entry is a list of paths."""
+    """Recent entries for ``kind`` ("datasets", "models" or "predictions"); each entry is a list of paths."""
     value = _settings().value(f"recent/{kind}", [])
     if not isinstance(value, list):
         return []
@@ -43,6 +43,7 @@ def clear_recent() -> None:
     s = _settings()
     s.remove("recent/datasets")
     s.remove("recent/models")
+    s.remove("recent/predictions")
 
 
 def auto_evaluate() -> bool:

@@ -20,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 
 from app.error_log import log_exception
 from app.model_set import ModelSet, load_model_set
-from app.workspace import classes_present, image_confusions
+from app.workspace import classes_present, image_confusions, mean_confidence
 
 #: Niceness of the inference thread relative to the GUI thread (0 = same priority).
 WORKER_NICE = 5
@@ -41,6 +41,7 @@ class ImageResult:
     model_id: str | None
     confusions: dict[int, np.ndarray] | None = None  # {stride: gt x pred matrix}; None: not scored
     score_error: str = ""  # why the image could not be scored (label size / values)
+    prediction_error: str = ""  # why there is no prediction (stored predictions: file missing or bad)
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -57,6 +58,13 @@ class ScoredImage:
     classes_present: list[int] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+
+
+def predict_stem(models, stem: str, image: np.ndarray) -> dict[int, Any]:
+    """``{stride: result}`` of image ``stem`` from a ModelSet (computed) or a PredictionSet (looked up by
+    stem); a source with only ``predict(image)`` is asked that way."""
+    by_stem = getattr(models, "predict_stem", None)
+    return by_stem(stem, image) if by_stem is not None else models.predict(image)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -81,6 +89,8 @@ class InferenceWorker(QObject):
     image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
+    models_loaded = Signal(object)  # PredictionSet (stored predictions are read here, on the worker)
+    models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)  # run id, cancelled
@@ -146,6 +156,25 @@ class InferenceWorker(QObject):
         self._end_evaluation(cancelled=True)
 
     @Slot(str)
+    def load_predictions(self, folder: str) -> None:
+        """Read a folder of stored predictions for the open dataset (``app.prediction_set``) and report it
+        like a model set (``models_loaded`` / ``models_failed``)."""
+        from app.prediction_set import load_prediction_set
+
+        try:
+            models = load_prediction_set(folder, self.dataset)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the worker keeps running
+            if not isinstance(exc, ValueError | OSError):
+                log_exception(f"loading predictions {folder}", exc)
+            self.models_failed.emit(describe_error(exc))
+            return
+        self.models = models
+        self._prefetched.clear()
+        self._rescore.clear()
+        self._end_evaluation(cancelled=True)
+        self.models_loaded.emit(models)
+
+    @Slot(str)
     def forget(self, stem: str) -> None:
         """Drop a prefetched image (its label file changed)."""
         self._prefetched.pop(stem, None)
@@ -205,8 +234,16 @@ class InferenceWorker(QObject):
         if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
                                               classes_present=classes_present(gt)))
-        results = models.predict(image) if (models is not None and need_predictions) else None
-        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt))
+        results, problem = None, ""
+        if models is not None and need_predictions:
+            try:
+                results = predict_stem(models, stem, image)
+            except (ValueError, OSError) as exc:
+                if getattr(models, "predictors", True):  # a live model's failure is reported as before
+                    raise
+                problem = describe_error(exc)  # a stored prediction missing or bad: this image only
+        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
+                          prediction_error=problem)
         if results is not None:
             try:
                 out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
@@ -227,9 +264,9 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = models.predict(image)
+            results = predict_stem(models, stem, image)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
-            out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
+            out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
             if not isinstance(exc, ValueError | OSError):
@@ -296,6 +333,7 @@ class InferenceClient(QObject):
     _adopt_models = Signal(object)
     _models_failed = Signal(int, str)
     _models_ready = Signal(int, object)
+    _load_predictions = Signal(str)
     _forget = Signal(str)
     _rescore = Signal(str, object)
     _evaluate = Signal(int, object)
@@ -314,6 +352,9 @@ class InferenceClient(QObject):
         self._models_failed.connect(self._load_failed)
         self._load_serial = 0
         self._loader: threading.Thread | None = None
+        self._load_predictions.connect(self.worker.load_predictions)
+        self.worker.models_loaded.connect(self.models_loaded)
+        self.worker.models_failed.connect(self.models_failed)
         self._forget.connect(self.worker.forget)
         self._rescore.connect(self.worker.rescore)
         self._evaluate.connect(self.worker.evaluate)
@@ -372,6 +413,12 @@ class InferenceClient(QObject):
     def _load_failed(self, serial: int, message: str) -> None:
         if serial == self._load_serial:
             self.models_failed.emit(message)
+
+    def load_predictions(self, folder) -> None:
+        """Read stored predictions for the worker's dataset (set it first); answers with models_loaded (a
+        PredictionSet) or models_failed. Supersedes a model load still in flight."""
+        self._load_serial += 1
+        self._load_predictions.emit(str(folder))
 
     def forget(self, stem: str) -> None:
         """Invalidate the worker's prefetched copy of an image."""

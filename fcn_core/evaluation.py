@@ -97,7 +97,9 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
     """Run ``predictor`` over the labelled samples of ``dataset`` (one split or all); ``{stride: report}``.
 
     Each image is predicted once for all the model's strides (``predictor.predict(image,
-    with_confidence=False)``; ``predictor`` also needs ``num_classes``, ``class_names`` and ``strides``).
+    with_confidence=False)``, or ``predictor.predict_stem(stem, image, with_confidence=False)`` when it has
+    that: stored predictions, ``fcn_core.data.predictions.PredictionFolder``; ``predictor`` also needs
+    ``num_classes``, ``class_names`` and ``strides``).
     Samples without a label are skipped; ``stems`` evaluates exactly these images instead (in this order;
     one without a label counts as failed). Labels are read with the dataset's void mapping (void 255) and
     corrections applied. An image that cannot be scored (unreadable photo or label, sizes that differ,
@@ -157,8 +159,13 @@ def _score_sample(predictor: Any, dataset: Any, s: Any, n: int) -> dict[int, np.
     if image.shape[:2] != gt.shape:
         raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
-    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps.
-    results = predictor.predict(image, with_confidence=False)
+    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps. A source of stored
+    # predictions (fcn_core.data.predictions.PredictionFolder) looks them up by stem instead.
+    by_stem = getattr(predictor, "predict_stem", None)
+    if by_stem is not None:
+        results = by_stem(s.stem, image, with_confidence=False)
+    else:
+        results = predictor.predict(image, with_confidence=False)
     return {int(stride): confusion_matrix(gt, result.labels, n) for stride, result in results.items()}
 
 

@@ -126,10 +126,16 @@ class _Progress:
 
 
 def _write_labels(path: Path, labels: dict[int, np.ndarray], out_dir: Path, per_stride_dirs: bool,
-                  palette: np.ndarray) -> None:
+                  palette: np.ndarray, extras: dict[int, Any] | None = None) -> None:
     from fcn_core.data.labels import write_palette_png
+    from fcn_core.data.predictions import CONFIDENCE_DIR, MARGIN_DIR, stored_path, write_probability_png
 
     for s, lab in labels.items():
+        if extras is not None:  # confidence and margin first: a label file means its maps are there too
+            for kind, values in zip((CONFIDENCE_DIR, MARGIN_DIR), extras[s]):
+                target = stored_path(out_dir, path.stem, s, per_stride_dirs, kind)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_probability_png(target, values)
         write_palette_png(output_path(out_dir, path.stem, s, per_stride_dirs), lab, palette)
 
 
@@ -146,6 +152,7 @@ def predict_paths(
     palette: np.ndarray | None = None,
     on_failure: FailureCallback | None = None,
     max_parked: int | None = None,
+    save_confidence: bool = False,
 ) -> PredictReport:
     """Predict every image in ``paths`` and write palette PNGs of class indices under ``out_dir``.
 
@@ -153,7 +160,9 @@ def predict_paths(
     (default: more than one stride) writes ``out/<s>s/<stem>.png`` instead of ``out/<stem>.png``.
     ``progress``: ``True`` for a tqdm bar on stderr (images/s), or a ``callback(done, total)``.
     ``on_failure(path, message)`` is called as soon as an image fails; the image is skipped and the rest
-    continue. ``palette`` defaults to the predictor's (VOC colours when it has none).
+    continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``save_confidence``
+    also writes each pixel's top softmax probability and top-1 minus top-2 margin as 16-bit PNGs under
+    ``out/confidence/`` and ``out/margin/`` (same layout; ``fcn_core.data.predictions`` reads them).
     Raises :class:`PipelineError` for two inputs with the same stem or a stride the model lacks.
     """
     paths = [Path(p) for p in paths]
@@ -206,9 +215,10 @@ def predict_paths(
     writes: deque[Future] = deque()
 
     def submit_write(path: Path, result: dict[int, Any]) -> None:
-        # Keep only the uint8 labels alive until written (confidence maps are 4x larger and unused here).
+        # Keep only the uint8 labels alive until written (confidence maps are 4x larger), unless saved.
         labels = {s: result[s].labels for s in strides}
-        fut = write_pool.submit(_write_labels, path, labels, out, per_stride_dirs, pal)
+        extras = {s: (result[s].confidence, result[s].margin) for s in strides} if save_confidence else None
+        fut = write_pool.submit(_write_labels, path, labels, out, per_stride_dirs, pal, extras)
         fut.path = path  # type: ignore[attr-defined]
         fut.add_done_callback(written)
         writes.append(fut)
@@ -218,7 +228,7 @@ def predict_paths(
     def run_batch(items: list[tuple[Path, np.ndarray]]) -> None:
         try:
             results = predictor.predict_batch(
-                [img for _, img in items], strides=strides, with_confidence=False
+                [img for _, img in items], strides=strides, with_confidence=save_confidence
             )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the folder
             if len(items) > 1:  # isolate the culprit: retry one by one

@@ -97,7 +97,7 @@ class BackgroundJobs(QObject):
     def finetune_dialog(self) -> None:
         """Ask for an output folder and a budget, then :meth:`start_finetune`."""
         ds, ms = self.window.dataset, getattr(self.window, "model_set", None)
-        if ds is None or ms is None:
+        if ds is None or ms is None or not ms.predictors:  # stored predictions have no weights to train
             self.window.report_error("Open a dataset and a model before fine-tuning.", modal_box=False)
             return
         form = _FolderForm("Fine-tune on corrections", Path(ds.root).parent / "finetuned", self.window)
@@ -145,7 +145,7 @@ class BackgroundJobs(QObject):
         """Train the loaded model further on the corrected labels; on success load the new checkpoint."""
         ms = getattr(self.window, "model_set", None)
         ds = self.window.dataset
-        if self.busy() or ds is None or ms is None or not self.c.saver.leave_image():
+        if self.busy() or ds is None or ms is None or not ms.predictors or not self.c.saver.leave_image():
             return False
         from fcn_core.train import train
 

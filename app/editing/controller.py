@@ -299,7 +299,7 @@ class EditingController(QObject):
         self.save_action.setEnabled(doc is not None)
         self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)
         if self.stem is not None:
-            self.window.setWindowTitle(f"FCN Studio — {self.stem}{' *' if doc and doc.is_modified else ''}")
+            self.window.update_title(modified=bool(doc and doc.is_modified))
 
     def replace_class_dialog(self) -> None:
         """Edit → Replace class…: pick both classes from searchable lists (for classes hard to click)."""

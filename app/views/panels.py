@@ -34,6 +34,7 @@ class PanelGrid(QWidget):
         self.opacity = 0.55
         self.error_mode = colorize.ERROR_MODES[0]
         self.confidence_mode = colorize.CONFIDENCE_MODES[0]
+        self.confidence_note = ""  # e.g. "no confidence stored": said instead of a map of placeholders
         self._image: np.ndarray | None = None
         self._gt: np.ndarray | None = None
         self._pred = None  # StrideResult or None
@@ -117,6 +118,11 @@ class PanelGrid(QWidget):
         """Overlay colour-layer opacity, 0–1; no recolouring needed."""
         self.opacity = opacity
         self.panels["overlay"].set_layer_opacity(opacity)
+
+    def set_confidence_note(self, note: str) -> None:
+        """Show ``note`` (e.g. "no confidence stored") instead of a confidence map ("" = show the map)."""
+        self.confidence_note = note
+        self._paint_confidence()
 
     def set_modes(self, *, error_mode: str | None = None, confidence_mode: str | None = None) -> None:
         """Error colouring ("true class" / "FP / FN") and confidence measure ("max softmax" / "margin")."""
@@ -281,8 +287,10 @@ class PanelGrid(QWidget):
         panel = self.panels["confidence"]
         if not self._extras["confidence"]:
             return
-        if self._pred is None:
+        if self._pred is None or self.confidence_note:
             panel.show_rgb(None)
+            if self.confidence_note:
+                panel.set_subtitle(f"Confidence ({self.confidence_note})")
             return
         values = self._pred.confidence if self.confidence_mode == "max softmax" else self._pred.margin
         key = ("confidence", id(values))

@@ -14,11 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="pixel acc., mean acc., mean IU, f.w. IU (paper §5) for predictions or a model",
-        description="Either compare two folders of label PNGs matched by file stem (--pred DIR --gt DIR), or "
-        "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs. "
+        description="Either compare two folders of label PNGs matched by file stem (--pred DIR --gt DIR), "
+        "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs, or "
+        "score stored predictions against a dataset (--pred DIR --data DATASET: DIR holds <stem>.png label "
+        "images from any model, or the 32s/ 16s/ 8s/ folders `fcn predict --stride all` writes; ground truth "
+        "is read through the dataset, with its void value and corrections). "
         "Prints a table; --json/--csv save the full report (per class, per image, confusion matrix).",
     )
-    p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs")
+    p.add_argument("--pred", metavar="DIR",
+                   help="folder of predicted label PNGs (with --gt, or with --data: per-stride folders too)")
     p.add_argument("--gt", metavar="DIR", help="folder of ground-truth label PNGs")
     p.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="number of classes (default: class_names.txt beside --gt, else largest value + 1)")
@@ -58,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
         write_csv,
     )
 
-    folder_mode = args.pred is not None or args.gt is not None
-    model_mode = args.weights is not None or args.data is not None
-    if folder_mode == model_mode:
-        return _fail("give either --pred DIR --gt DIR, or --weights FILE --data DATASET")
+    stored_mode = args.pred is not None and args.data is not None and args.gt is None and args.weights is None
+    folder_mode = not stored_mode and (args.pred is not None or args.gt is not None)
+    model_mode = not stored_mode and (args.weights is not None or args.data is not None)
+    if not stored_mode and folder_mode == model_mode:
+        return _fail("give either --pred DIR --gt DIR, --weights FILE --data DATASET, or --pred DIR --data "
+                     "DATASET")
     if folder_mode and (args.pred is None or args.gt is None):
         return _fail("--pred and --gt are both needed")
     if model_mode and (args.weights is None or args.data is None):
@@ -77,6 +83,13 @@ def run(args: argparse.Namespace) -> int:
         if folder_mode:
             reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
                                             ignore_index=args.ignore_index, progress=progress)}
+        elif stored_mode:
+            from fcn_core.data.datasets import open_dataset
+            from fcn_core.data.predictions import open_predictions
+
+            dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
+            predictions = open_predictions(args.pred, dataset)
+            reports = evaluate_dataset(predictions, dataset, split=args.split, progress=progress)
         else:
             from fcn_core.data.datasets import open_dataset
             from fcn_core.predictor import Predictor

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="threads decoding images and threads writing PNGs (default: min(8, CPU count))")
+    p.add_argument("--save-confidence", action="store_true",
+                   help="also write each pixel's top softmax probability to OUT/confidence/ and the top-1 "
+                   "minus top-2 margin to OUT/margin/ (same layout as the labels; 16-bit grey PNGs of "
+                   "round(p * 65535)); the app and `fcn evaluate --pred` read them")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -104,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         report = predict_paths(
             predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
             progress=not args.no_progress, per_stride_dirs=per_dir, palette=loaded.palette,
-            on_failure=report_failure,
+            on_failure=report_failure, save_confidence=args.save_confidence,
         )
     except PipelineError as exc:
         return _fail(str(exc))
