@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="threads decoding images and threads writing PNGs (default: min(8, CPU count))")
+    p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
+                   help="working memory of one forward pass; larger images are predicted in overlapping "
+                   "tiles with the same labels (default 1024)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--batch-size must be at least 1, not {args.batch_size}")
     if args.workers is not None and args.workers < 1:
         return _fail(f"--workers must be at least 1, not {args.workers}")
+    if args.memory_mb is not None and not args.memory_mb > 0:
+        return _fail(f"--memory-mb must be positive, not {args.memory_mb}")
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # checked before the (slow) model load
@@ -72,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         predictor = Predictor(loaded, device=args.device, precision=args.precision,
-                              batch_size=args.batch_size or 16)
+                              batch_size=args.batch_size or 16, memory_mb=args.memory_mb)
     except (ValueError, RuntimeError) as exc:  # e.g. --device cuda without a GPU
         return _fail(str(exc))
     for note in predictor.notes:  # e.g. "fp16 is not supported well on CPU; using fp32"
