@@ -146,6 +146,17 @@ def _names_near(folder: Path) -> list[str] | None:
     return None
 
 
+def stride_folders(pred_dir: str | os.PathLike[str]) -> dict[int, Path]:
+    """``{stride: folder}`` for a prediction store laid out as ``fcn predict --stride all`` writes it
+    (``32s/``, ``16s/``, ``8s/`` and no PNGs at the top), coarsest first; ``{}`` for a plain folder."""
+    root = Path(pred_dir)
+    if not root.is_dir() or any(p.suffix.lower() == ".png" for p in root.iterdir()):
+        return {}
+    found = {int(p.name[:-1]): p for p in root.iterdir()
+             if p.is_dir() and re.fullmatch(r"\d+s", p.name) and int(p.name[:-1]) > 0}
+    return dict(sorted(found.items(), reverse=True))
+
+
 def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str], *,
                      num_classes: int | None = None, ignore_index: int = VOID,
                      class_names: Sequence[str] | None = None, progress: Progress | None = None,
@@ -154,7 +165,8 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
 
     Ground-truth pixels equal to ``ignore_index`` are void. ``num_classes`` defaults to the length of a
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
-    one side, size mismatches and out-of-range values are DataErrors naming the files.
+    one side, size mismatches and out-of-range values are DataErrors naming the files. Streams: one image
+    pair is in memory at a time (plus the per-image scores), whatever the number of files.
     """
     pred_files = _label_files(Path(pred_dir), "prediction")
     gt_files = _label_files(Path(gt_dir), "ground-truth")

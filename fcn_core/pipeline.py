@@ -146,6 +146,7 @@ def predict_paths(
     palette: np.ndarray | None = None,
     on_failure: FailureCallback | None = None,
     max_parked: int | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> PredictReport:
     """Predict every image in ``paths`` and write palette PNGs of class indices under ``out_dir``.
 
@@ -153,7 +154,8 @@ def predict_paths(
     (default: more than one stride) writes ``out/<s>s/<stem>.png`` instead of ``out/<stem>.png``.
     ``progress``: ``True`` for a tqdm bar on stderr (images/s), or a ``callback(done, total)``.
     ``on_failure(path, message)`` is called as soon as an image fails; the image is skipped and the rest
-    continue. ``palette`` defaults to the predictor's (VOC colours when it has none).
+    continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``on_written(path)`` is
+    called (from a writer thread) once all of an image's PNGs are written; if it raises, the image fails.
     Raises :class:`PipelineError` for two inputs with the same stem or a stride the model lacks.
     """
     paths = [Path(p) for p in paths]
@@ -193,6 +195,12 @@ def predict_paths(
         if exc is not None:
             fail(path, f"{path}: cannot write the label PNG: {_error_text(exc)}")
             return
+        if on_written is not None:
+            try:
+                on_written(path)
+            except Exception as exc:  # noqa: BLE001 - reported per image like a failed write
+                fail(path, f"{path}: written, but recording it failed: {_error_text(exc)}")
+                return
         with report_lock:
             report.ok += 1
         bar.step()

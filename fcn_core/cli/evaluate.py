@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs. "
         "Prints a table; --json/--csv save the full report (per class, per image, confusion matrix).",
     )
-    p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs")
+    p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs, or a store with 32s/ 16s/ "
+                   "8s/ folders (fcn predict --stride all): each stride is scored")
     p.add_argument("--gt", metavar="DIR", help="folder of ground-truth label PNGs")
     p.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="number of classes (default: class_names.txt beside --gt, else largest value + 1)")
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_folders,
         format_reports,
         reports_to_json,
+        stride_folders,
         write_csv,
     )
 
@@ -72,7 +74,13 @@ def run(args: argparse.Namespace) -> int:
         return fail("evaluate", problem)
     progress = ProgressBar("evaluate", enabled=not args.no_progress)
     try:
-        if folder_mode:
+        if folder_mode and stride_folders(args.pred):
+            reports = {}
+            for stride, folder in stride_folders(args.pred).items():
+                with ProgressBar(f"evaluate {stride}s", enabled=not args.no_progress) as bar:
+                    reports[stride] = evaluate_folders(folder, args.gt, num_classes=args.num_classes,
+                                                       ignore_index=args.ignore_index, progress=bar)
+        elif folder_mode:
             reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
                                             ignore_index=args.ignore_index, progress=progress)}
         else:
