@@ -60,16 +60,17 @@ class Tiling:
 
 
 def bytes_per_pixel(model: Any, num_classes: int, num_strides: int, precision: str) -> int:
-    """Rough peak memory of one forward pass per input pixel (conservative).
+    """Rough peak memory of one forward pass per input pixel.
 
-    Measured on the CPU (fp32): ~230–280 B/px for the width-1/8 demo model (8 classes, 3 strides), ~2.1 KB/px
-    for a full-width VGG16. The trunk's cost scales with conv1's channels (its maps are the largest), the
-    heads' with classes × strides (float32 logits, softmax, top-2).
+    Measured on the CPU (fp32): 230–280 B/px for one pass of the width-1/8 demo model (8 classes, 3 strides)
+    on a whole 1–2k² image, ~400 B/px over a run of 1.7k² tiles (the estimate gives 464); ~2.1 KB/px for a
+    full-width VGG16. The trunk's cost scales with conv1's channels (its maps are the largest), the heads'
+    with classes × strides (float32 logits, softmax, top-2, the tile's results).
     """
     conv1 = getattr(model, "conv1_1", None)
     channels = int(getattr(conv1, "out_channels", 64))
     element = 4 if precision == "fp32" else 2
-    return 5 * element * channels + 8 * num_classes * num_strides + 16
+    return 5 * element * channels + 12 * num_classes * num_strides + 16
 
 
 def default_max_tile_pixels(loaded: Any, precision: str, memory_mb: float | None = None) -> int:
