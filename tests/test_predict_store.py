@@ -50,7 +50,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def _predict(images: Path, ckpt: Path, out: Path, *extra: str) -> list[str]:
     return ["predict", str(images), "--weights", str(ckpt), "--out", str(out), "--stride", "all",
-            "--no-progress", "--workers", "1", *extra]
+            "--no-progress", "--workers", "1", "--device", "cpu", *extra]
 
 
 def test_two_gloo_processes_write_what_one_process_writes(tmp_path, inputs, capsys):
