@@ -5,14 +5,17 @@ Why the result equals the whole-image prediction (up to floating-point rounding 
 * every FCN here is a VGG16 trunk whose total stride is 32, so a tile whose origin lies on the 32-pixel grid
   sees its pooling windows (ceil mode), deconvolution phases and output crops exactly where the whole image
   has them;
-* an output pixel depends only on input pixels within its receptive field, measured (by gradients, every
-  architecture, every phase) as 245 px up/left and 214 px down/right. ``HALO`` = 256 px (that reach rounded
-  up to the 32 grid) of context is added around each tile's centre on every side that is not the image
-  border, and only the centre is kept. At the image border tile and image end at the same place, so the
-  zero padding is the same too.
+* an output pixel depends only on input pixels within its receptive field: 245 px either way, measured by
+  gradients of each output phase (all 32) of every head (32s, 16s, 8s), with average pooling standing in
+  for max pooling (same windows; max pooling passes gradient to one element only). By hand: fc6's 7×7 on
+  pool5 covers 404 px, and the 2× / 2× / 8× deconvolutions of the 8s path add 32 + 16 + 8 (460 px wide).
+  ``HALO`` = 256 px (that reach rounded up to the 32 grid) of context is added around each tile's centre on
+  every side that is not the image border, and only the centre is kept. At the image border tile and image
+  end at the same place, so the zero padding is the same too.
 
-So the margin around seams within which labels may differ is zero; the price is computing the halos
-(for 2048² tiles about 1.6× the pixels of the image).
+So the margin around seams within which labels may differ is zero (tests/test_tiling.py checks tiled ==
+whole and fails with a 128 px halo); the price is computing the halos: 8000×6000 with the demo model's
+default 1664×1376 tiles computes 2.1× the image's pixels.
 """
 
 from __future__ import annotations
