@@ -335,7 +335,9 @@ def bench_sharded(cfg: dict, tmp: Path) -> dict:
             port = sock.getsockname()[1]
         out = tmp / f"sharded-{procs}"
         env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-        env["PYTHONPATH"] = str(REPO)
+        # One torch thread per process in both runs (torchrun's default for N > 1), so the comparison is
+        # of processes; 2 threads in one process on a busy 2-core box measured 2-7x slower than 1 thread.
+        env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
                         str(procs), "--master_port", str(port), "-m", "fcn_core", "predict", str(folder),
@@ -347,7 +349,7 @@ def bench_sharded(cfg: dict, tmp: Path) -> dict:
         wall[str(procs)] = round(manifest["written"] / seconds, 2)
     return {"sharded_images_per_s": rates, "sharded_images_per_s_wall": wall,
             "sharded": {"images": cfg["sharded_images"], "image_hw": list(cfg["pipeline_hw"]),
-                        "model": "demo", "strides": "all"}}
+                        "model": "demo", "strides": "all", "threads_per_process": 1}}
 
 
 def device_name(device: str) -> str:
