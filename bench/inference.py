@@ -335,8 +335,8 @@ def bench_sharded(cfg: dict, tmp: Path) -> dict:
             port = sock.getsockname()[1]
         out = tmp / f"sharded-{procs}"
         env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-        # One torch thread per process in both runs (torchrun's default for N > 1), so the comparison is
-        # of processes; 2 threads in one process on a busy 2-core box measured 2-7x slower than 1 thread.
+        # One torch thread per process in both runs (torchrun's default for N > 1), so the comparison is of
+        # processes (busy 2-core box here: one process with 2 threads did 0.3-0.7 images/s, with 1: 1.5).
         env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
