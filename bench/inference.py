@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -299,6 +300,58 @@ def bench_agreement(device: str, cfg: dict, tmp: Path, best: dict) -> dict:
                 for k, c in counts.items()}}
 
 
+def bench_large_image(cfg: dict) -> dict:
+    """Peak memory above idle and time of one 8000x6000 image with the demo model (bench/large_image.py,
+    in its own process so the peak is this image's alone)."""
+    if cfg["quick"] or not DEMO_MODEL.is_file():
+        return {"large_image": {"skipped": "quick run" if cfg["quick"] else "no demo model"}}
+    h, w = cfg["large_image_hw"]
+    script = REPO / "bench" / "large_image.py"
+    proc = subprocess.run([sys.executable, str(script), "--weights", str(DEMO_MODEL), "--height", str(h),
+                           "--width", str(w), "--device", "cpu"], capture_output=True, text=True, check=True)
+    info = json.loads(proc.stdout)
+    return {"large_image_peak_mb": info["peak_mb"], "large_image_s": info["seconds"], "large_image": info}
+
+
+def bench_sharded(cfg: dict, tmp: Path) -> dict:
+    """``torchrun -m fcn_core predict --stride all`` with 1 and 2 CPU processes over the same images (demo
+    model); images/s over the prediction time in the manifest (slowest rank), and over wall time."""
+    if cfg["quick"] or not DEMO_MODEL.is_file():
+        return {"sharded": {"skipped": "quick run" if cfg["quick"] else "no demo model"}}
+    import socket
+
+    import cv2
+
+    folder = tmp / "sharded-images"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    h, w = cfg["pipeline_hw"]
+    for i in range(cfg["sharded_images"]):
+        cv2.imwrite(str(folder / f"s{i:04d}.jpg"), synthetic_photo(h, w, rng)[:, :, ::-1])
+    rates, wall = {}, {}
+    for procs in (1, 2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        out = tmp / f"sharded-{procs}"
+        env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+        # One torch thread per process in both runs (torchrun's default for N > 1), so the comparison is of
+        # processes (busy 2-core box here: one process with 2 threads did 0.3-0.7 images/s, with 1: 1.5).
+        env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node",
+                        str(procs), "--master_port", str(port), "-m", "fcn_core", "predict", str(folder),
+                        "--weights", str(DEMO_MODEL), "--out", str(out), "--stride", "all", "--device", "cpu",
+                        "--no-progress"], capture_output=True, text=True, check=True, env=env)
+        seconds = time.perf_counter() - start
+        manifest = json.loads((out / "manifest.json").read_text())
+        rates[str(procs)] = round(manifest["written"] / manifest["seconds"], 2)
+        wall[str(procs)] = round(manifest["written"] / seconds, 2)
+    return {"sharded_images_per_s": rates, "sharded_images_per_s_wall": wall,
+            "sharded": {"images": cfg["sharded_images"], "image_hw": list(cfg["pipeline_hw"]),
+                        "model": "demo", "strides": "all", "threads_per_process": 1}}
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(0)
@@ -310,12 +363,14 @@ def config(device: str, quick: bool) -> dict:
     if quick:
         return {"quick": True, "size": 64, "width": 0.0625, "warmup": 1, "repeat": 2, "pipeline_images": 6,
                 "pipeline_hw": (48, 64), "pipeline_width": 0.0625, "panels_width": 0.0625, "batch_cuda": 4,
-                "agreement_photos": 1, "agreement_width": 0.0625}
+                "agreement_photos": 1, "agreement_width": 0.0625, "large_image_hw": (48, 700),
+                "sharded_images": 4}
     return {"quick": False, "size": 500, "width": 1.0, "warmup": 20 if cuda else 2,
             "repeat": 100 if cuda else 3,
             "pipeline_images": 1000 if cuda else 24, "pipeline_hw": (375, 500),
             "pipeline_width": 1.0 if cuda else 0.25, "panels_width": 1.0 if cuda else 0.25, "batch_cuda": 16,
-            "agreement_photos": 20 if cuda else 4, "agreement_width": 1.0 if cuda else 0.25}
+            "agreement_photos": 20 if cuda else 4, "agreement_width": 1.0 if cuda else 0.25,
+            "large_image_hw": (6000, 8000), "sharded_images": 24}
 
 
 def run_device(device: str, quick: bool, tmp: Path, log: Callable[[str], None]) -> dict:
@@ -331,6 +386,11 @@ def run_device(device: str, quick: bool, tmp: Path, log: Callable[[str], None]) 
     out["panels"] = bench_panels(device, cfg, tmp, best)
     log(f"[{device}] agreement")
     out["agreement"] = bench_agreement(device, cfg, tmp, best)
+    if device == "cpu":
+        log(f"[{device}] large image")
+        out.update(bench_large_image(cfg))
+        log(f"[{device}] sharded predict (torchrun, 1 and 2 processes)")
+        out.update(bench_sharded(cfg, tmp))
     return out
 
 

@@ -191,6 +191,17 @@ def _names_near(folder: Path) -> list[str] | None:
     return None
 
 
+def stride_folders(pred_dir: str | os.PathLike[str]) -> dict[int, Path]:
+    """``{stride: folder}`` for a prediction store laid out as ``fcn predict --stride all`` writes it
+    (``32s/``, ``16s/``, ``8s/`` and no PNGs at the top), coarsest first; ``{}`` for a plain folder."""
+    root = Path(pred_dir)
+    if not root.is_dir() or any(p.suffix.lower() == ".png" for p in root.iterdir()):
+        return {}
+    found = {int(p.name[:-1]): p for p in root.iterdir()
+             if p.is_dir() and re.fullmatch(r"\d+s", p.name) and int(p.name[:-1]) > 0}
+    return dict(sorted(found.items(), reverse=True))
+
+
 def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str], *,
                      num_classes: int | None = None, ignore_index: int = VOID,
                      class_names: Sequence[str] | None = None, progress: Progress | None = None,
@@ -202,7 +213,8 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
     one side are a DataError naming them (nothing is scored). A pair that cannot be scored (unreadable file,
     sizes that differ, values out of range) is listed in ``failed`` and the others are scored; ``on_image``
-    (see :data:`OnImage`, stride key 0) is called once per pair.
+    (see :data:`OnImage`, stride key 0) is called once per pair. Streams: one image pair is in memory at a
+    time (plus the per-image scores), whatever the number of files.
     """
     from fcn_core.data.formats.guards import NearbyColourTable, refuse_instance_maps
 

@@ -153,6 +153,7 @@ def predict_paths(
     on_failure: FailureCallback | None = None,
     max_parked: int | None = None,
     save_confidence: bool = False,
+    on_written: Callable[[Path], None] | None = None,
 ) -> PredictReport:
     """Predict every image in ``paths`` and write palette PNGs of class indices under ``out_dir``.
 
@@ -163,6 +164,8 @@ def predict_paths(
     continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``save_confidence``
     also writes each pixel's top softmax probability and top-1 minus top-2 margin as 16-bit PNGs under
     ``out/confidence/`` and ``out/margin/`` (same layout; ``fcn_core.data.predictions`` reads them).
+    ``on_written(path)`` is called (from a writer thread) once all of an image's PNGs are written; if it
+    raises, the image fails.
     Raises :class:`PipelineError` for two inputs with the same stem or a stride the model lacks.
     """
     paths = [Path(p) for p in paths]
@@ -202,6 +205,12 @@ def predict_paths(
         if exc is not None:
             fail(path, f"{path}: cannot write the label PNG: {_error_text(exc)}")
             return
+        if on_written is not None:
+            try:
+                on_written(path)
+            except Exception as exc:  # noqa: BLE001 - reported per image like a failed write
+                fail(path, f"{path}: written, but recording it failed: {_error_text(exc)}")
+                return
         with report_lock:
             report.ok += 1
         bar.step()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import tiling
 from .weights import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat
 @dataclass
 class StrideResult:
     """One stride's prediction: ``labels`` uint8 (H, W); ``confidence`` (max softmax) and ``margin``
-    (top-1 minus top-2 probability) float32 (H, W); both None when only labels were asked for."""
+    (top-1 minus top-2 probability) float32 (H, W) (float16 for images predicted in tiles); both None when
+    only labels were asked for."""
 
     labels: np.ndarray
     confidence: np.ndarray | None
@@ -69,6 +71,10 @@ class Predictor:
     (see ``notes``). ``channels_last`` None means "on CUDA". ``batch_size`` caps images per forward pass
     (None: no cap; an out-of-memory error sets one). ``compile=True`` wraps the model in ``torch.compile``
     (falls back to eager with a note if that fails).
+
+    Images above ``max_tile_pixels`` are predicted in overlapping tiles (:mod:`fcn_core.tiling`) with the
+    same labels; the default cap is what one forward pass can do in ``memory_mb`` (default 1024 MB of
+    working memory, on the device). :attr:`last_tiling` says what the last prediction did (None: one pass).
     """
 
     def __init__(
@@ -80,6 +86,8 @@ class Predictor:
         channels_last: bool | None = None,
         batch_size: int | None = None,
         compile: bool = False,
+        max_tile_pixels: int | None = None,
+        memory_mb: float | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -107,6 +115,12 @@ class Predictor:
         self._want_compile = bool(compile)
         self._compiled = False
         self._place_model()
+        if max_tile_pixels is None:
+            max_tile_pixels = tiling.default_max_tile_pixels(loaded, self.precision, memory_mb)
+        #: Images with more pixels than this are predicted in tiles of at most this many pixels.
+        self.max_tile_pixels = max(1, int(max_tile_pixels))
+        #: What the last ``predict``/``predict_batch`` call did for its (last) tiled image; None: no tiling.
+        self.last_tiling: tiling.Tiling | None = None
 
     # -- public properties -------------------------------------------------------------------------
     @property
@@ -188,10 +202,19 @@ class Predictor:
 
     # -- prediction --------------------------------------------------------------------------------
     def predict(
-        self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True
+        self,
+        image_rgb: np.ndarray,
+        strides: Iterable[int] | None = None,
+        *,
+        with_confidence: bool = True,
+        progress: tiling.Progress | None = None,
     ) -> dict[int, StrideResult]:
-        """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}``."""
-        return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence)[0]
+        """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}``.
+
+        ``progress(done, total)`` is called after each tile when the image is predicted in tiles.
+        """
+        return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence,
+                                  progress=progress)[0]
 
     def predict_batch(
         self,
@@ -199,14 +222,33 @@ class Predictor:
         strides: Iterable[int] | None = None,
         *,
         with_confidence: bool = True,
+        progress: tiling.Progress | None = None,
     ) -> list[dict[int, StrideResult]]:
         """Predict several images (any sizes; equal sizes are batched together), in input order.
 
         ``with_confidence=False`` skips softmax, confidence and margin (labels only: an arg-max on the
-        device), for batch jobs that write label files.
+        device), for batch jobs that write label files. Images above :attr:`max_tile_pixels` are predicted
+        one by one in tiles (``progress(done, total)`` per tile).
         """
         arrays = [as_rgb_uint8(im) for im in images]
         wanted = None if strides is None else {int(s) for s in strides}
+        results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
+        self.last_tiling = None
+        whole: list[int] = []
+        for i, a in enumerate(arrays):
+            tiles = tiling.plan_tiles(a.shape[0], a.shape[1], self.max_tile_pixels)
+            if tiles is None:
+                whole.append(i)
+            else:
+                results[i] = self._predict_tiled(a, tiles, wanted, with_confidence, progress)
+        outs = self._predict_whole([arrays[i] for i in whole], wanted, with_confidence)
+        for i, out in zip(whole, outs):
+            results[i] = out
+        return [r for r in results if r is not None]
+
+    def _predict_whole(self, arrays: list[np.ndarray], wanted: set[int] | None,
+                       with_confidence: bool) -> list[dict[int, StrideResult]]:
+        """Each image in one forward pass (equal sizes batched), with the OOM and compile fallbacks."""
         results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
         groups: dict[tuple[int, int], list[int]] = {}
         for i, a in enumerate(arrays):
@@ -231,6 +273,16 @@ class Predictor:
                     results[i] = out
                 start += len(chunk)
         return [r for r in results if r is not None]
+
+    def _predict_tiled(self, image: np.ndarray, tiles: list[tiling.Tile], wanted: set[int] | None,
+                       with_confidence: bool, progress: tiling.Progress | None) -> dict[int, StrideResult]:
+        def run_one(tile: np.ndarray) -> dict[int, StrideResult]:
+            return self._predict_whole([tile], wanted, with_confidence)[0]
+
+        out = tiling.predict_tiled(run_one, image, tiles, with_confidence=with_confidence, progress=progress,
+                                   result_type=StrideResult)
+        self.last_tiling = tiling.describe_plan(tiles, image.shape[0], image.shape[1])
+        return out
 
     def _handle_oom(self, exc: BaseException, chunk_len: int) -> None:
         if self._device.type == "cuda":

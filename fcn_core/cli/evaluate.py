@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Prints a table; --json/--csv save the full report (per class, per image, confusion matrix).",
     )
     p.add_argument("--pred", metavar="DIR",
-                   help="folder of predicted label PNGs (with --gt, or with --data: per-stride folders too)")
+                   help="folder of predicted label PNGs, or a store with 32s/ 16s/ 8s/ folders (fcn predict "
+                   "--stride all: each stride is scored); with --gt or with --data")
     p.add_argument("--gt", metavar="DIR", help="folder of ground-truth label PNGs")
     p.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="number of classes (default: class_names.txt beside --gt, else largest value + 1)")
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_folders,
         format_reports,
         reports_to_json,
+        stride_folders,
         write_csv,
     )
 
@@ -80,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
         return fail("evaluate", problem)
     progress = ProgressBar("evaluate", enabled=not args.no_progress)
     try:
-        if folder_mode:
+        if folder_mode and stride_folders(args.pred):
+            reports = {}
+            for stride, folder in stride_folders(args.pred).items():
+                with ProgressBar(f"evaluate {stride}s", enabled=not args.no_progress) as bar:
+                    reports[stride] = evaluate_folders(folder, args.gt, num_classes=args.num_classes,
+                                                       ignore_index=args.ignore_index, progress=bar)
+        elif folder_mode:
             reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
                                             ignore_index=args.ignore_index, progress=progress)}
         elif stored_mode:

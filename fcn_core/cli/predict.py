@@ -17,7 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write a palette PNG of class indices for each image",
         description="Predict per-pixel classes for images and folders of images. Writes OUT/<stem>.png "
         "(palette PNG holding class indices, in the model's colours). A multi-stride model writes the stride "
-        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/.",
+        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/. Under torchrun (or with "
+        "--resume) the images are shared out over the processes, each image done gets a record in "
+        "OUT/records/ and a re-run skips images already done with the same model; OUT/manifest.json "
+        "sums up the run.",
     )
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files and/or folders (jpg, jpeg, png, bmp, tif, webp; not recursive)")
@@ -39,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write each pixel's top softmax probability to OUT/confidence/ and the top-1 "
                    "minus top-2 margin to OUT/margin/ (same layout as the labels; 16-bit grey PNGs of "
                    "round(p * 65535)); the app and `fcn evaluate --pred` read them")
+    p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
+                   help="working memory of one forward pass; larger images are predicted in overlapping "
+                   "tiles with the same labels (default 1024)")
+    p.add_argument("--resume", action="store_true",
+                   help="record each image done (OUT/records/) and skip images already done with the same "
+                   "weights file content, precision and strides; always on under torchrun")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -62,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"--batch-size must be at least 1, not {args.batch_size}")
     if args.workers is not None and args.workers < 1:
         return _fail(f"--workers must be at least 1, not {args.workers}")
+    if args.memory_mb is not None and not args.memory_mb > 0:
+        return _fail(f"--memory-mb must be positive, not {args.memory_mb}")
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # checked before the (slow) model load
@@ -70,13 +81,24 @@ def run(args: argparse.Namespace) -> int:
     from fcn_core.predictor import Predictor
     from fcn_core.weights import WeightsError, load_model
 
+    ctx, device = None, args.device
+    if args.resume or "WORLD_SIZE" in os.environ:  # torchrun sets WORLD_SIZE
+        from datetime import timedelta
+
+        from fcn_core.training import distributed
+
+        try:  # ranks with less work wait for the others at the end: allow a long wait
+            ctx = distributed.setup(args.device, timeout=timedelta(days=7))
+        except (ValueError, RuntimeError) as exc:
+            return _fail(str(exc))
+        device = str(ctx.device)
     try:
         loaded = load_model(args.weights, arch=args.arch)
     except (WeightsError, OSError) as exc:
         return _fail(str(exc))
     try:
-        predictor = Predictor(loaded, device=args.device, precision=args.precision,
-                              batch_size=args.batch_size or 16)
+        predictor = Predictor(loaded, device=device, precision=args.precision,
+                              batch_size=args.batch_size or 16, memory_mb=args.memory_mb)
     except (ValueError, RuntimeError) as exc:  # e.g. --device cuda without a GPU
         return _fail(str(exc))
     for note in predictor.notes:  # e.g. "fp16 is not supported well on CPU; using fp32"
@@ -104,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
         # Pipeline messages start with the file name ("<path>: <problem>").
         tqdm.write(f"fcn predict: skipped {message}", file=sys.stderr)
 
+    if ctx is not None:
+        return _run_store(args, ctx, predictor, paths, out, strides, per_dir, batch_size, workers,
+                          report_failure)
     try:
         report = predict_paths(
             predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
@@ -119,3 +144,32 @@ def run(args: argparse.Namespace) -> int:
           f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
           + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _run_store(args: argparse.Namespace, ctx, predictor, paths: list[Path], out: Path,
+               strides: tuple[int, ...], per_dir: bool, batch_size: int, workers: int, report_failure) -> int:
+    """Sharded, resumable ``fcn predict`` (torchrun or --resume): see :mod:`fcn_core.prediction_store`."""
+    from fcn_core.pipeline import PipelineError
+    from fcn_core.prediction_store import MANIFEST, StoreKey, file_sha256, predict_into_store
+    from fcn_core.training import distributed
+
+    key = StoreKey(model_sha256=file_sha256(args.weights), model_file=Path(args.weights).name,
+                   arch=predictor.loaded.arch, precision=predictor.precision, strides=strides)
+    try:
+        report, manifest = predict_into_store(
+            predictor, paths, out, key=key, ctx=ctx, per_stride_dirs=per_dir, batch_size=batch_size,
+            workers=workers, progress=not args.no_progress and ctx.is_main, palette=predictor.palette,
+            on_failure=report_failure, save_confidence=args.save_confidence)
+    except PipelineError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
+    distributed.teardown(ctx)
+    if manifest is None:
+        return 1 if report.failed else 0
+    print(f"fcn predict: {manifest['written']} of {manifest['images']} images written to {out} by "
+          f"{manifest['processes']} process(es), {manifest['skipped_already_done']} already done "
+          f"({predictor.device}, {predictor.precision})"
+          + (f"; {manifest['failed']} failed" if manifest["failed"] else "")
+          + f"; summary in {out / MANIFEST}", file=sys.stderr)
+    return 1 if manifest["failed"] or report.failed else 0
