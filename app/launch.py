@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "ade20k, mapillary, camvid, camvid32, voc, index, labelme, images, ...)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
+                   help="working memory of one forward pass; larger images are predicted in overlapping "
+                   "tiles with the same labels (default 1024)")
     p.add_argument("--image", metavar="STEM", help="image to show first")
     p.add_argument("--stride", type=int, choices=(32, 16, 8), help="stride to show first")
     p.add_argument("--split", metavar="NAME",
@@ -212,6 +215,7 @@ def start(argv: list[str] | None = None):
             print(f"fcn-studio: error: {problem}", file=sys.stderr)
             return 2
     window = MainWindow(device=args.device, precision=args.precision)
+    window.memory_mb = args.memory_mb
     window.split_choice = args.split
     if demo_problem:
         QTimer.singleShot(0, lambda: window.report_error(demo_problem, modal_box=False))

@@ -87,6 +87,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("FCN Studio")
         self.setAcceptDrops(True)
         self.device, self.precision = device, precision
+        self.memory_mb: float | None = None  # working memory of one forward pass (larger images: tiles)
+        self.prediction_note = ""  # what the shown prediction did beyond one pass (tiles)
         self.workspace = Workspace()
         self.current_scores: dict[int, dict] = {}  # the shown image's scores (live while editing)
         self._last_prediction_s: float | None = None
@@ -140,6 +142,7 @@ class MainWindow(QMainWindow):
         self.client.image_ready.connect(self._on_image_ready)
         self.client.result_ready.connect(self._on_result)
         self.client.scored.connect(self._on_rescored)
+        self.client.tile_progress.connect(self._on_tile_progress)
         self.workspace.book_replaced.connect(self._on_book_replaced)
         self._on_book_replaced(self.workspace.book)
         self.client.failed.connect(self._on_failed)
@@ -201,7 +204,7 @@ class MainWindow(QMainWindow):
         self.status_bar.showMessage("Loading model " + ", ".join(Path(p).name for p in paths) + " …")
         self._requested_models = paths
         self._predictions_folder = None
-        self.client.load_models(paths, self.device, self.precision)
+        self.client.load_models(paths, self.device, self.precision, self.memory_mb)
 
     def open_predictions(self, folder: str | Path) -> None:
         """Use stored predictions (``app.prediction_set``: label images of any model, or ``fcn predict
@@ -331,6 +334,7 @@ class MainWindow(QMainWindow):
         self.panels["pred"].set_subtitle("Prediction: computing …")
 
     def _put_on_screen(self, r: ImageResult) -> None:
+        self.prediction_note = ""
         shape_changed = self.current_image is None or self.current_image.shape != r.image.shape
         self._shown_req = r.req_id
         own = r.results if r.model_id == self.workspace.model_id else None
@@ -362,6 +366,11 @@ class MainWindow(QMainWindow):
         msg = f"{r.stem}: {r.image.shape[1]}×{r.image.shape[0]}"
         if r.results:
             msg += f", predicted in {1000 * r.seconds:.0f} ms"
+        if r.note:  # a large image predicted in tiles within the memory cap: same labels, said so
+            msg += f" ({r.note}, labels as one pass)"
+        self.prediction_note = r.note if r.results else ""
+        if r.note:
+            self._show_stride()
         if not r.prediction_error:
             self.status_bar.showMessage(msg, 4000)
         if results is not None:
@@ -375,6 +384,10 @@ class MainWindow(QMainWindow):
         if not self._first_view_sent and (answered or (ms is None and not self._waiting_models)):
             self._first_view_sent = True
             QTimer.singleShot(0, self.first_view_ready.emit)
+
+    def _on_tile_progress(self, req_id: int, stem: str, done: int, total: int) -> None:
+        if req_id == self.client.latest_id:
+            self.status_bar.showMessage(f"Predicting {stem} in {total} tiles (a large image): {done}/{total}")
 
     def update_title(self, *, modified: bool | None = None) -> None:
         """"FCN Studio — image — model files (or "predictions FOLDER")[ *]"; ``modified`` marks unsaved
@@ -420,6 +433,8 @@ class MainWindow(QMainWindow):
         title = "Prediction (no model)" if self.model_set is None else "Prediction"
         if res is not None:
             title = f"Prediction FCN-{self.current_stride}s"
+            if self.prediction_note:
+                title += f" · {self.prediction_note.removeprefix('predicted ')}"
         self.panels["pred"].set_subtitle(title)
         scores = self.current_scores.get(self.current_stride, {}) if self.current_scores else {}
         self.legend.set_iu(scores.get("per_class_iu"))

@@ -32,17 +32,25 @@ class ModelSet:
     info: dict = field(default_factory=dict)
     has_confidence: bool = True  # a live model always gives confidence and margin
 
-    def predict_stem(self, stem: str, image: np.ndarray) -> dict[int, Any]:
+    def predict_stem(self, stem: str, image: np.ndarray, progress=None) -> dict[int, Any]:
         """``{stride: StrideResult}`` of image ``stem`` (computed from its pixels; stored predictions,
         ``app.prediction_set.PredictionSet``, look the stem up instead)."""
-        return self.predict(image)
+        return self.predict(image, progress=progress)
 
-    def predict(self, image: np.ndarray) -> dict[int, Any]:
-        """``{stride: StrideResult}`` for every stride the set provides (one forward per file)."""
+    def predict(self, image: np.ndarray, progress=None) -> dict[int, Any]:
+        """``{stride: StrideResult}`` for every stride the set provides (one forward per file). A large image
+        is predicted in tiles within the memory cap (``progress(done, total)`` per tile; ``last_note`` says
+        what was done)."""
         out: dict[int, Any] = {}
         for predictor in self.predictors:
-            out.update(predictor.predict(image))
+            out.update(predictor.predict(image, progress=progress))
         return {s: out[s] for s in self.strides if s in out}
+
+    @property
+    def last_note(self) -> str:
+        """What the last prediction did beyond one pass (e.g. "predicted in 49 tiles of 1664×1376"), or ""."""
+        notes = [p.last_tiling.describe() for p in self.predictors if getattr(p, "last_tiling", None)]
+        return "; ".join(dict.fromkeys(notes))
 
     def describe(self) -> str:
         """Short text for the status bar and window title."""
@@ -60,7 +68,7 @@ def model_id_for(paths: list[Path]) -> str:
 
 
 def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
-                   precision: str = "fp32") -> ModelSet:
+                   precision: str = "fp32", memory_mb: float | None = None) -> ModelSet:
     """Load the checkpoint(s) and build one Predictor per file.
 
     Several files must each provide different strides and the same number of classes; e.g. separate
@@ -86,7 +94,7 @@ def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
         if lm.num_classes != loaded[0].num_classes:
             raise ModelSetError(f"{lm.path}: has {lm.num_classes} classes but {loaded[0].path} has "
                                 f"{loaded[0].num_classes}; the files do not belong together")
-    predictors = [Predictor(lm, device=device, precision=precision) for lm in loaded]
+    predictors = [Predictor(lm, device=device, precision=precision, memory_mb=memory_mb) for lm in loaded]
     first = loaded[0]
     arch = "+".join(lm.arch for lm in loaded)
     return ModelSet(

@@ -42,6 +42,7 @@ class ImageResult:
     confusions: dict[int, np.ndarray] | None = None  # {stride: gt x pred matrix}; None: not scored
     score_error: str = ""  # why the image could not be scored (label size / values)
     prediction_error: str = ""  # why there is no prediction (stored predictions: file missing or bad)
+    note: str = ""  # what the prediction did beyond one pass, e.g. "predicted in 49 tiles of 1664×1376"
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -60,9 +61,11 @@ class ScoredImage:
     seconds: float = 0.0
 
 
-def predict_stem(models, stem: str, image: np.ndarray) -> dict[int, Any]:
+def predict_stem(models, stem: str, image: np.ndarray, progress=None) -> dict[int, Any]:
     """``{stride: result}`` of image ``stem`` from a ModelSet (computed) or a PredictionSet (looked up by
     stem); a source with only ``predict(image)`` is asked that way."""
+    if isinstance(models, ModelSet):
+        return models.predict_stem(stem, image, progress=progress)
     by_stem = getattr(models, "predict_stem", None)
     return by_stem(stem, image) if by_stem is not None else models.predict(image)
 
@@ -92,6 +95,7 @@ class InferenceWorker(QObject):
     models_loaded = Signal(object)  # PredictionSet (stored predictions are read here, on the worker)
     models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
+    tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles (a large image)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)  # run id, cancelled
 
@@ -237,13 +241,16 @@ class InferenceWorker(QObject):
         results, problem = None, ""
         if models is not None and need_predictions:
             try:
-                results = predict_stem(models, stem, image)
+                def tiles(done: int, total: int) -> None:
+                    self.tile_progress.emit(req_id, stem, done, total)
+
+                results = predict_stem(models, stem, image, progress=tiles if req_id > 0 else None)
             except (ValueError, OSError) as exc:
                 if getattr(models, "predictors", True):  # a live model's failure is reported as before
                     raise
                 problem = describe_error(exc)  # a stored prediction missing or bad: this image only
         out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
-                          prediction_error=problem)
+                          prediction_error=problem, note=getattr(models, "last_note", "") if results else "")
         if results is not None:
             try:
                 out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
@@ -328,6 +335,7 @@ class InferenceClient(QObject):
     models_failed = Signal(str)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)
+    tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _adopt_models = Signal(object)
@@ -364,6 +372,7 @@ class InferenceClient(QObject):
         self.worker.result_ready.connect(self.result_ready)
         self.worker.failed.connect(self.failed)
         self.worker.scored.connect(self.scored)
+        self.worker.tile_progress.connect(self.tile_progress)
         self.worker.evaluation_done.connect(self.evaluation_done)
         self._next_id = 0
         self._next_run = 0
@@ -383,7 +392,8 @@ class InferenceClient(QObject):
         """Point the worker at a dataset."""
         self._set_dataset.emit(dataset)
 
-    def load_models(self, paths: list, device: str | None = None, precision: str = "fp32") -> None:
+    def load_models(self, paths: list, device: str | None = None, precision: str = "fp32",
+                    memory_mb: float | None = None) -> None:
         """Read and build model file(s) on a loader thread, then hand them to the worker (the one thread that
         runs them); answers with models_loaded or models_failed. A newer load supersedes an older one."""
         self._load_serial += 1
@@ -391,7 +401,8 @@ class InferenceClient(QObject):
 
         def load() -> None:
             try:
-                models = load_model_set(paths, device=device or None, precision=precision)
+                models = load_model_set(paths, device=device or None, precision=precision,
+                                        memory_mb=memory_mb)
             except Exception as exc:  # noqa: BLE001 - any failure is shown to the user
                 if not isinstance(exc, ValueError | OSError):
                     log_exception(f"loading {paths}", exc)
