@@ -18,6 +18,8 @@ from .weights import LoadedModel
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+#: "auto": ONNX Runtime for fp32 on the CPU when installed (exact, faster), else torch. See runtime_onnx.py.
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass
@@ -69,6 +71,12 @@ class Predictor:
     (see ``notes``). ``channels_last`` None means "on CUDA". ``batch_size`` caps images per forward pass
     (None: no cap; an out-of-memory error sets one). ``compile=True`` wraps the model in ``torch.compile``
     (falls back to eager with a note if that fails).
+
+    ``backend`` "onnxruntime" (or "auto" on the CPU in fp32) runs the network with ONNX Runtime (same labels
+    as torch fp32; pre/post-processing unchanged); ``precision="int8"`` is its opt-in int8 preview,
+    calibrated on ``calibration`` (image paths of the open dataset, or a ``runtime_onnx.Calibration``) with
+    ``int8_agreement`` = fraction of labels equal to fp32 on held-out images. When the runtime cannot be
+    used the Predictor runs torch (fp32) and ``backend_note`` says why. ``backend`` tells which one runs.
     """
 
     def __init__(
@@ -80,9 +88,13 @@ class Predictor:
         channels_last: bool | None = None,
         batch_size: int | None = None,
         compile: bool = False,
+        backend: str = "torch",
+        calibration=None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in PRECISIONS and precision != "int8":
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, int8, got {precision!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if loaded.num_classes > 255:
             # Labels come back as uint8 with 255 = void: more classes would wrap around silently.
             where = f"{loaded.path}: " if loaded.path is not None else ""
@@ -93,6 +105,9 @@ class Predictor:
         # None: run each predict_batch call's equal-sized images in one forward (the caller batches).
         self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
         self._device = _resolve_device(device)
+        self.backend, self.backend_note, self.int8_agreement = "torch", None, None
+        want_int8 = precision == "int8"
+        precision = "fp32" if want_int8 else precision  # the torch side (input, fallback) is fp32
         if self._device.type == "cpu" and precision == "fp16":
             self.notes.append("fp16 is not supported well on CPU; using fp32")
             precision = "fp32"
@@ -107,6 +122,8 @@ class Predictor:
         self._want_compile = bool(compile)
         self._compiled = False
         self._place_model()
+        if backend != "torch" or want_int8:
+            self._try_runtime(backend, want_int8, calibration)
 
     # -- public properties -------------------------------------------------------------------------
     @property
@@ -142,13 +159,15 @@ class Predictor:
     def describe(self) -> str:
         """Short text for a status bar, e.g. ``"cuda fp16"``."""
         text = f"{self.device} {self.precision}"
+        if self.backend != "torch":
+            text += f" {self.backend}"
         if self._compiled:
             text += " compiled"
         return text
 
     # -- setup -------------------------------------------------------------------------------------
     def _place_model(self) -> None:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)
         model = self.loaded.model.eval().to(device=self._device, dtype=dtype)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -166,6 +185,28 @@ class Predictor:
                 self.notes.append(f"torch.compile unavailable ({exc}); running eager")
                 self._forward = model
 
+    def _try_runtime(self, backend: str, int8: bool, calibration) -> None:
+        from . import runtime_onnx
+
+        reason = runtime_onnx.unsuitable(self.device, self.precision, self._want_compile, int8, calibration)
+        if reason and backend == "auto" and not int8:
+            return  # e.g. auto on a GPU or in bf16: torch is the right backend, nothing to report
+        try:
+            if reason:
+                raise runtime_onnx.RuntimeUnavailable(reason)
+            if int8:
+                forward, report = runtime_onnx.load_int8(self.loaded, runtime_onnx.as_calibration(calibration))
+                self.int8_agreement = report["agreement"]
+            else:
+                forward = runtime_onnx.load_fp32(self.loaded)
+        except runtime_onnx.RuntimeUnavailable as exc:
+            self.backend_note = f"running torch {self.precision}: {exc}"
+            self.notes.append(self.backend_note)
+            log.info(self.backend_note)
+            return
+        self._forward, self.backend, self.channels_last = forward, "onnxruntime", False
+        self.precision = "int8" if int8 else "fp32"
+
     def _disable_compile(self, exc: BaseException) -> None:
         note = f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager"
         log.warning(note)
@@ -182,6 +223,7 @@ class Predictor:
         self.precision = "fp32"
         self.channels_last = False
         self._want_compile = False
+        self.backend = "torch"
         self._place_model()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -249,7 +291,7 @@ class Predictor:
     def _run(
         self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True
     ) -> list[dict[int, StrideResult]]:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)  # int8 graphs take fp32 input
         # Upload uint8 (4x less traffic than float), normalise on the device.
         x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
         x = self.loaded.preprocessing.normalize(x, dtype=dtype)
