@@ -195,7 +195,8 @@ class Predictor:
             if reason:
                 raise runtime_onnx.RuntimeUnavailable(reason)
             if int8:
-                forward, report = runtime_onnx.load_int8(self.loaded, runtime_onnx.as_calibration(calibration))
+                images = runtime_onnx.as_calibration(calibration)
+                forward, report = runtime_onnx.load_int8(self.loaded, images)
                 self.int8_agreement = report["agreement"]
             else:
                 forward = runtime_onnx.load_fp32(self.loaded)

@@ -320,5 +320,6 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
     except RuntimeUnavailable:
         raise
     except Exception as exc:
-        raise RuntimeUnavailable(f"int8 quantization failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
+        raise RuntimeUnavailable(f"int8 quantization failed ({type(exc).__name__}: {str(exc)[:300]})") \
+            from exc
     return int8, report

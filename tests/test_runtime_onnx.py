@@ -35,7 +35,8 @@ def _loaded(arch: str = "fcn-multi", n_class: int = 21, seed: int = 0, batch_nor
                 torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 torch.nn.init.normal_(m.bias, std=0.01)
     return LoadedModel(model=model.eval(), arch=arch, num_classes=n_class,
-                       class_names=[f"c{i}" for i in range(n_class)], palette=voc_palette(256), void_index=255,
+                       class_names=[f"c{i}" for i in range(n_class)], palette=voc_palette(256),
+                       void_index=255,
                        preprocessing=CAFFE_PREPROCESSING, options={"width": TINY, "batch_norm": batch_norm})
 
 
@@ -78,7 +79,8 @@ def test_export_cache_reused_and_invalidated_when_weights_change(cache, monkeypa
     pytest.importorskip("onnxruntime")
     exports = []
     real_export = runtime_onnx.export_onnx
-    monkeypatch.setattr(runtime_onnx, "export_onnx", lambda lm, path: (exports.append(path), real_export(lm, path)))
+    monkeypatch.setattr(runtime_onnx, "export_onnx",
+                        lambda lm, path: (exports.append(path), real_export(lm, path)))
     loaded = _loaded("fcn32s", n_class=5)
     img = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     first = Predictor(_copy(loaded), device="cpu", backend="onnxruntime")
@@ -138,10 +140,10 @@ def test_int8_agreement_is_measured_on_held_out_images_and_high(tmp_path, cache)
     """The demo model on demo scenes (its own domain, so labels are meaningful rather than near-ties)."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxruntime.quantization")
+    import cv2
+
     from fcn_core.demo_data import make_demo_sample
     from fcn_core.resources import DEMO_MODEL
-
-    import cv2
 
     paths = []
     for i in range(10):
