@@ -193,11 +193,13 @@ def load_fp32(loaded: LoadedModel, *, threads: int | None = None) -> OnnxForward
 @dataclass
 class Calibration:
     """Images of the open dataset for int8: the first ``calibrate`` set the activation ranges, the next
-    ``held_out`` (never seen by the calibration) measure the agreement with fp32."""
+    ``held_out`` (never seen by the calibration) measure the agreement with fp32. ``read(path)`` decodes
+    one (default ``read_image``; a dataset passes its own for e.g. labelme files)."""
 
     paths: Sequence[Path]
     calibrate: int = 32
     held_out: int = 8
+    read: Callable[[Path], np.ndarray] | None = None
 
     def split(self) -> tuple[list[Path], list[Path]]:
         """(calibration paths, held-out paths), spread over the whole list rather than its first files."""
@@ -242,15 +244,15 @@ def unsuitable(device: str, precision: str, compile: bool, int8: bool, calibrati
     return None
 
 
-def _inputs(loaded: LoadedModel, paths: Sequence[Path]):
+def _inputs(loaded: LoadedModel, paths: Sequence[Path], read: Callable[[Path], np.ndarray] | None = None):
     from .data.images import read_image
 
     for p in paths:
-        x = torch.from_numpy(read_image(p).copy()[None]).permute(0, 3, 1, 2)
+        x = torch.from_numpy(np.array((read or read_image)(p))[None]).permute(0, 3, 1, 2)
         yield loaded.preprocessing.normalize(x).contiguous().numpy()
 
 
-def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calib_paths: Sequence[Path]) -> None:
+def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calibration: Calibration) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -262,7 +264,7 @@ def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calib_paths: Sequ
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._it = _inputs(loaded, calib_paths)
+            self._it = _inputs(loaded, calibration.split()[0], calibration.read)
 
         def get_next(self):
             x = next(self._it, None)
@@ -280,11 +282,11 @@ def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calib_paths: Sequ
         os.replace(q, out)
 
 
-def int8_agreement(fp32: OnnxForward, int8: OnnxForward, loaded: LoadedModel,
-                   paths: Sequence[Path]) -> float:
+def int8_agreement(fp32: OnnxForward, int8: OnnxForward, loaded: LoadedModel, paths: Sequence[Path],
+                   read: Callable[[Path], np.ndarray] | None = None) -> float:
     """Fraction of pixels (all strides, all ``paths``) whose int8 label equals the fp32 label."""
     same = total = 0
-    for x in _inputs(loaded, paths):
+    for x in _inputs(loaded, paths, read):
         for a, b in zip(fp32.run_numpy(x), int8.run_numpy(x)):
             same += int((a.argmax(1) == b.argmax(1)).sum())
             total += a.shape[0] * a.shape[2] * a.shape[3]
@@ -306,7 +308,7 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
         if not path.exists():
             if progress:
                 progress(f"calibrating int8 on {len(calib)} images")
-            _quantize(fp32.path, path, loaded, calib)
+            _quantize(fp32.path, path, loaded, calibration)
             report_path.unlink(missing_ok=True)
         int8 = OnnxForward(path, loaded.strides, threads=threads)
         if report_path.exists():
@@ -314,8 +316,10 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
         else:
             if progress:
                 progress(f"measuring int8 agreement on {len(held)} held-out images")
-            report = {"agreement": round(int8_agreement(fp32, int8, loaded, held), 6), "held_out": len(held),
-                      "calibration_images": len(calib), "onnxruntime": ort.__version__}
+            agreement = int8_agreement(fp32, int8, loaded, held, calibration.read)
+            report = {"agreement": round(agreement, 6), "held_out": len(held),
+                      "calibration_images": len(calib),
+                      "onnxruntime": ort.__version__}
             atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
     except RuntimeUnavailable:
         raise
