@@ -14,7 +14,9 @@ Predictor then keeps running torch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -32,7 +34,7 @@ from .weights import LoadedModel
 OPSET = 17
 #: Bump when the exported graph (wrapper, names, export options) changes: old cache entries are then unused.
 EXPORT_VERSION = 1
-INT8_VERSION = 1
+INT8_VERSION = 2
 INPUT_NAME = "image"
 
 
@@ -252,6 +254,34 @@ def _inputs(loaded: LoadedModel, paths: Sequence[Path], read: Callable[[Path], n
         yield loaded.preprocessing.normalize(x).contiguous().numpy()
 
 
+#: Calibration inputs are centre crops of this size (or of the smallest image side): the percentile
+#: calibrator needs equal shapes, and a crop keeps the photos' scale (a resize would not).
+CALIBRATION_CROP = 256
+#: Percentile of |activation| taken as the int8 range. MinMax (the range of every outlier) gave 97.0 %
+#: equal labels for the demo model on VOC photos, 99.999 % 98.0 %, and with the layers below kept fp32 98.6 %.
+CALIBRATION_PERCENTILE = 99.999
+
+
+def _calibration_batches(loaded: LoadedModel, calibration: Calibration) -> list[np.ndarray]:
+    xs = list(_inputs(loaded, calibration.split()[0], calibration.read))
+    n = min([CALIBRATION_CROP] + [min(x.shape[2:]) for x in xs])
+    out = []
+    for x in xs:
+        y0, x0 = (x.shape[2] - n) // 2, (x.shape[3] - n) // 2
+        out.append(np.ascontiguousarray(x[:, :, y0:y0 + n, x0:x0 + n]))
+    return out
+
+
+def _kept_fp32(model_path: Path) -> list[str]:
+    """Convolutions left in fp32: the first block (full resolution, few channels: its rounding error reaches
+    every later layer) and the score layers (they produce the logits whose arg-max is the label)."""
+    import onnx
+
+    convs = [n.name for n in onnx.load(str(model_path), load_external_data=False).graph.node
+             if n.op_type == "Conv"]
+    return [c for c in convs if "conv1_" in c or "score" in c]
+
+
 def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calibration: Calibration) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -262,9 +292,11 @@ def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calibration: Cali
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    batches = _calibration_batches(loaded, calibration)
+
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._it = _inputs(loaded, calibration.split()[0], calibration.read)
+            self._it = iter(batches)
 
         def get_next(self):
             x = next(self._it, None)
@@ -276,9 +308,13 @@ def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calibration: Cali
         # Folds batch norm into the convolutions and infers shapes, so the quantizer sees plain Conv nodes.
         quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
         q = Path(tmp) / "int8.onnx"
-        quantize_static(str(pre), str(q), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=["Conv"], calibrate_method=CalibrationMethod.MinMax)
+        # The calibrator prints its progress on stdout, which is the CLI's and the bench's output channel.
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(str(pre), str(q), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            op_types_to_quantize=["Conv"], nodes_to_exclude=_kept_fp32(pre),
+                            calibrate_method=CalibrationMethod.Percentile,
+                            extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
         os.replace(q, out)
 
 
