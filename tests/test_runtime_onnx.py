@@ -61,18 +61,22 @@ def test_runtime_labels_equal_torch_on_real_photos_of_odd_sizes(shared_data, arc
     assert ort.backend == "onnxruntime" and ort.backend_note is None, ort.notes
     assert "onnxruntime" in ort.describe()
     # Odd, non-square sizes, including one smaller than the network's stride: the graph is size-agnostic.
-    photos = _photos(shared_data, [(0, 97, 0, 131), (10, 211, 33, 110), (0, 375, 0, 500), (5, 28, 7, 19)])
+    photos = _photos(shared_data, [(0, 97, 0, 131), (10, 211, 33, 110), (40, 163, 0, 257), (5, 28, 7, 19)])
     for img in photos:
         a, b = ref.predict(img), ort.predict(img)
         assert sorted(a) == sorted(b) == sorted(loaded.strides)  # every stride from one run
         for s in a:
             assert b[s].labels.shape == img.shape[:2]
-            np.testing.assert_array_equal(b[s].labels, a[s].labels)
+            # Equal labels, except where torch's own top two classes tie to float rounding (random weights
+            # make such ties; summation order differs between any two fp32 kernels).
+            differ = b[s].labels != a[s].labels
+            assert differ.sum() <= 2 and (a[s].margin[differ] < 1e-4).all(), (s, img.shape, differ.sum())
             np.testing.assert_allclose(b[s].confidence, a[s].confidence, atol=1e-3)
             np.testing.assert_allclose(b[s].margin, a[s].margin, atol=1e-3)
     # Batches of equal-sized images and labels-only requests go through the same graph.
     batch = ort.predict_batch([photos[0], photos[0][::-1].copy()], with_confidence=False)
-    np.testing.assert_array_equal(batch[1][8].labels, ref.predict(photos[0][::-1].copy())[8].labels)
+    flipped = ref.predict(photos[0][::-1].copy())[8]
+    assert ((batch[1][8].labels == flipped.labels) | (flipped.margin < 1e-4)).all()
 
 
 def test_export_cache_reused_and_invalidated_when_weights_change(cache, monkeypatch):
@@ -166,3 +170,63 @@ def test_int8_agreement_is_measured_on_held_out_images_and_high(tmp_path, cache)
     assert again.int8_agreement == pred.int8_agreement
     labels = pred.predict(read_image(paths[-1]))[8].labels
     assert labels.shape == (72, 96) and labels.max() < pred.num_classes
+
+
+def test_trained_demo_model_labels_identical_on_real_photos(shared_data):
+    """A trained model has no float-rounding ties on real photos: every label must match torch fp32."""
+    pytest.importorskip("onnxruntime")
+    from fcn_core.resources import DEMO_MODEL
+
+    ref = Predictor(load_model(DEMO_MODEL), device="cpu", backend="torch")
+    ort = Predictor(load_model(DEMO_MODEL), device="cpu", backend="auto")
+    assert ort.backend == "onnxruntime"
+    for img in _photos(shared_data, [(0, 121, 0, 163), (20, 187, 50, 141)]):
+        a, b = ref.predict(img), ort.predict(img)
+        for s in (32, 16, 8):
+            np.testing.assert_array_equal(b[s].labels, a[s].labels)
+
+
+def test_cli_predict_backends_write_the_same_labels_and_int8_reports_agreement(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    from fcn_core.cli import main
+    from fcn_core.demo_data import make_demo_sample
+    from fcn_core.resources import DEMO_MODEL
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(make_demo_sample(i, seed=3, size=(64, 48))[0]).save(folder / f"s{i}.png")
+    outs = {}
+    for backend in ("torch", "onnxruntime"):
+        outs[backend] = tmp_path / backend
+        rc = main(["predict", str(folder), "--weights", str(DEMO_MODEL), "--out", str(outs[backend]),
+                   "--device", "cpu", "--backend", backend, "--no-progress"])
+        err = capsys.readouterr().err
+        assert rc == 0, err
+        assert ("onnxruntime" in err) == (backend == "onnxruntime")  # the summary line names the backend
+    for png in sorted(outs["torch"].iterdir()):
+        other = outs["onnxruntime"] / png.name
+        np.testing.assert_array_equal(np.asarray(Image.open(png)), np.asarray(Image.open(other)))
+    rc = main(["predict", str(folder), "--weights", str(DEMO_MODEL), "--out", str(tmp_path / "int8"),
+               "--device", "cpu", "--precision", "int8", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "int8 preview" in err and "held-out" in err and "cpu int8 onnxruntime" in err
+    assert len(list((tmp_path / "int8").glob("*.png"))) == 6
+
+
+def test_cli_predict_notes_the_fallback_when_the_runtime_is_missing(tmp_path, capsys, monkeypatch):
+    from fcn_core.cli import main
+    from tests.test_pipeline import tiny_checkpoint, write_photo
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    write_photo(tmp_path / "a.png", 30, 41, 0)
+    rc = main(["predict", str(tmp_path / "a.png"), "--weights", str(tiny_checkpoint(tmp_path, "fcn32s")),
+               "--out", str(tmp_path / "out"), "--device", "cpu", "--backend", "onnxruntime",
+               "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "note: running torch fp32: onnxruntime is not installed" in err
+    assert (tmp_path / "out" / "a.png").exists()
