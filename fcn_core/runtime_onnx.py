@@ -179,16 +179,25 @@ def exported_path(loaded: LoadedModel, key: str | None = None) -> Path:
     return path
 
 
-def load_fp32(loaded: LoadedModel, *, threads: int | None = None) -> OnnxForward:
-    """fp32 ONNX Runtime forward for ``loaded`` (exported and cached on first use)."""
+def load_fp32(loaded: LoadedModel, *, threads: int | None = None, key: str | None = None) -> OnnxForward:
+    """fp32 ONNX Runtime forward for ``loaded`` (exported and cached on first use; a cached file that no
+    longer loads, e.g. truncated, is exported again once)."""
     import_onnxruntime()
-    try:
-        path = exported_path(loaded)
-    except RuntimeUnavailable:
-        raise
-    except Exception as exc:  # disk full, read-only cache, ...
-        raise RuntimeUnavailable(f"ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
-    return OnnxForward(path, loaded.strides, threads=threads)
+    key = key or model_key(loaded)
+    for attempt in range(2):
+        try:
+            path = exported_path(loaded, key)
+        except RuntimeUnavailable:
+            raise
+        except Exception as exc:  # disk full, read-only cache, ...
+            raise RuntimeUnavailable(f"ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
+        try:
+            return OnnxForward(path, loaded.strides, threads=threads)
+        except RuntimeUnavailable:
+            if attempt:
+                raise
+            path.unlink(missing_ok=True)
+    raise AssertionError("unreachable")
 
 
 # -- int8 ----------------------------------------------------------------------------------------------
@@ -339,7 +348,7 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
     calib, held = calibration.split()
     stem = f"{key}-int8-{calibration.key()}-v{INT8_VERSION}"
     path, report_path = cache_dir() / f"{stem}.onnx", cache_dir() / f"{stem}.json"
-    fp32 = load_fp32(loaded, threads=threads)
+    fp32 = load_fp32(loaded, threads=threads, key=key)
     try:
         if not path.exists():
             if progress:

@@ -103,6 +103,18 @@ def test_export_cache_reused_and_invalidated_when_weights_change(cache, monkeypa
     assert sorted(p.name for p in cache.glob("*.onnx")) == sorted(p.name for p in exports)
 
 
+def test_a_damaged_cached_export_is_exported_again(cache):
+    pytest.importorskip("onnxruntime")
+    loaded = _loaded("fcn32s", n_class=5)
+    first = runtime_onnx.load_fp32(_copy(loaded))
+    first.path.write_bytes(first.path.read_bytes()[:1000])  # e.g. a disk that filled up, a killed copy
+    again = Predictor(_copy(loaded), device="cpu", backend="onnxruntime")
+    assert again.backend == "onnxruntime" and again.backend_note is None
+    img = np.random.default_rng(2).integers(0, 256, (36, 44, 3), dtype=np.uint8)
+    ref = Predictor(loaded, device="cpu").predict(img)[32]
+    assert ((again.predict(img)[32].labels == ref.labels) | (ref.margin < 1e-4)).all()
+
+
 @pytest.mark.parametrize("backend", ["auto", "onnxruntime"])
 def test_falls_back_to_torch_with_a_note_when_the_runtime_is_missing(monkeypatch, backend):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` raise ImportError
