@@ -307,8 +307,8 @@ def runtime_config(quick: bool) -> dict:
             "calibrate": 32, "held_out": 16, "exact_photos": 24}
 
 
-def _label_agreement(ref: Predictor, other: Predictor, images: list[np.ndarray]) -> tuple[float, float]:
-    """(equal fraction over all images and strides, worst single image/stride)."""
+def _label_agreement(ref: Predictor, other: Predictor, images: list[np.ndarray]) -> tuple[float, float, int]:
+    """(equal fraction over all images and strides, worst single image/stride, number of differing labels)."""
     same = total = 0
     worst = 1.0
     for img in images:
@@ -316,7 +316,7 @@ def _label_agreement(ref: Predictor, other: Predictor, images: list[np.ndarray])
         for s in a:
             eq = int((a[s].labels == b[s].labels).sum())
             same, total, worst = same + eq, total + a[s].labels.size, min(worst, eq / a[s].labels.size)
-    return round(same / max(1, total), 6), round(worst, 6)
+    return round(same / max(1, total), 6), round(worst, 6), total - same
 
 
 def bench_cpu_runtime(quick: bool, tmp: Path, log: Callable[[str], None]) -> dict:
@@ -376,10 +376,10 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
     exact_demo = Predictor(load_model(path), device="cpu", backend="onnxruntime")
     step = max(1, len(photos) // rc["exact_photos"])
     images = [read_image(p) for p in photos[::step][: rc["exact_photos"]]]
-    exact_eq, exact_worst = _label_agreement(ref, exact_demo, images)
+    exact_eq, exact_worst, exact_diff = _label_agreement(ref, exact_demo, images)
     # The timed net (random weights: near-ties) against torch fp32 NCHW, on two photos.
     speed_ref = Predictor(load_model(ckpt), device="cpu", precision="fp32", channels_last=False)
-    speed_eq, _ = _label_agreement(speed_ref, exact, images[:2])
+    speed_eq, _, speed_diff = _label_agreement(speed_ref, exact, images[:2])
     del speed_ref
     int8_demo = Predictor(load_model(path), device="cpu", precision="int8",
                           calibration=runtime_onnx.Calibration(photos, rc["calibrate"], rc["held_out"]))
@@ -398,8 +398,9 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
             "export_s": round(export_s, 2), "int8_calibration_s": round(calibrate_s, 2),
             "agreement_model": model_desc,
             "exact_agreement": {"demo_model_photos": len(images), "equal_fraction": exact_eq,
-                                "worst_image_stride_fraction": exact_worst,
-                                "timed_model_photos": 2, "timed_model_equal_fraction": speed_eq},
+                                "worst_image_stride_fraction": exact_worst, "differing_labels": exact_diff,
+                                "timed_model_photos": 2, "timed_model_equal_fraction": speed_eq,
+                                "timed_model_differing_labels": speed_diff},
             "int8_agreement": {"held_out_photos": rc["held_out"], "calibration_photos": rc["calibrate"],
                                "timed_model_random_weights": int8.int8_agreement},
         },

@@ -185,7 +185,8 @@ def test_int8_agreement_is_measured_on_held_out_images_and_high(tmp_path, cache)
 
 
 def test_trained_demo_model_labels_identical_on_real_photos(shared_data):
-    """A trained model has no float-rounding ties on real photos: every label must match torch fp32."""
+    """A trained model on real photos: labels match torch fp32 (a pixel may differ only at an exact tie,
+    where torch's own top-two margin is below 1e-5: two fp32 kernels never round alike everywhere)."""
     pytest.importorskip("onnxruntime")
     from fcn_core.resources import DEMO_MODEL
 
@@ -195,7 +196,8 @@ def test_trained_demo_model_labels_identical_on_real_photos(shared_data):
     for img in _photos(shared_data, [(0, 121, 0, 163), (20, 187, 50, 141)]):
         a, b = ref.predict(img), ort.predict(img)
         for s in (32, 16, 8):
-            np.testing.assert_array_equal(b[s].labels, a[s].labels)
+            differ = b[s].labels != a[s].labels
+            assert differ.sum() <= 1 and (a[s].margin[differ] < 1e-5).all(), (s, differ.sum())
 
 
 def test_cli_predict_backends_write_the_same_labels_and_int8_reports_agreement(tmp_path, capsys):
