@@ -244,3 +244,19 @@ def test_cli_predict_notes_the_fallback_when_the_runtime_is_missing(tmp_path, ca
     assert rc == 0, err
     assert "note: running torch fp32: onnxruntime is not installed" in err
     assert (tmp_path / "out" / "a.png").exists()
+
+
+def test_cli_evaluate_int8_calibrates_on_the_dataset_and_says_it_is_a_preview(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    from fcn_core.cli import main
+    from fcn_core.demo_data import make_demo_dataset
+    from fcn_core.resources import DEMO_MODEL
+
+    data = make_demo_dataset(tmp_path / "demo", count=8, seed=5, size=(64, 48))
+    rc = main(["evaluate", "--weights", str(DEMO_MODEL), "--data", str(data), "--device", "cpu",
+               "--precision", "int8", "--no-progress", "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert "int8 preview" in err and "do not use it for scores" in err
+    assert (tmp_path / "r.json").exists()
+    assert len(list((tmp_path / "cache" / "onnx").glob("*-int8-*.json"))) == 1
