@@ -19,6 +19,8 @@ from .weights import LoadedModel
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+#: "auto": ONNX Runtime for fp32 on the CPU when installed (exact, faster), else torch. See runtime_onnx.py.
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass
@@ -75,6 +77,12 @@ class Predictor:
     Images above ``max_tile_pixels`` are predicted in overlapping tiles (:mod:`fcn_core.tiling`) with the
     same labels; the default cap is what one forward pass can do in ``memory_mb`` (default 1024 MB of
     working memory, on the device). :attr:`last_tiling` says what the last prediction did (None: one pass).
+
+    ``backend`` "onnxruntime" (or "auto" on the CPU in fp32) runs the network with ONNX Runtime (same labels
+    as torch fp32; pre/post-processing unchanged); ``precision="int8"`` is its opt-in int8 preview,
+    calibrated on ``calibration`` (image paths of the open dataset, or a ``runtime_onnx.Calibration``) with
+    ``int8_agreement`` = fraction of labels equal to fp32 on held-out images. When the runtime cannot be
+    used the Predictor runs torch (fp32) and ``backend_note`` says why. ``backend`` tells which one runs.
     """
 
     def __init__(
@@ -88,9 +96,13 @@ class Predictor:
         compile: bool = False,
         max_tile_pixels: int | None = None,
         memory_mb: float | None = None,
+        backend: str = "torch",
+        calibration=None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in PRECISIONS and precision != "int8":
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, int8, got {precision!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if loaded.num_classes > 255:
             # Labels come back as uint8 with 255 = void: more classes would wrap around silently.
             where = f"{loaded.path}: " if loaded.path is not None else ""
@@ -101,6 +113,9 @@ class Predictor:
         # None: run each predict_batch call's equal-sized images in one forward (the caller batches).
         self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
         self._device = _resolve_device(device)
+        self.backend, self.backend_note, self.int8_agreement = "torch", None, None
+        want_int8 = precision == "int8"
+        precision = "fp32" if want_int8 else precision  # the torch side (input, fallback) is fp32
         if self._device.type == "cpu" and precision == "fp16":
             self.notes.append("fp16 is not supported well on CPU; using fp32")
             precision = "fp32"
@@ -121,6 +136,8 @@ class Predictor:
         self.max_tile_pixels = max(1, int(max_tile_pixels))
         #: What the last ``predict``/``predict_batch`` call did for its (last) tiled image; None: no tiling.
         self.last_tiling: tiling.Tiling | None = None
+        if backend != "torch" or want_int8:
+            self._try_runtime(backend, want_int8, calibration)
 
     # -- public properties -------------------------------------------------------------------------
     @property
@@ -156,13 +173,15 @@ class Predictor:
     def describe(self) -> str:
         """Short text for a status bar, e.g. ``"cuda fp16"``."""
         text = f"{self.device} {self.precision}"
+        if self.backend != "torch":
+            text += f" {self.backend}"
         if self._compiled:
             text += " compiled"
         return text
 
     # -- setup -------------------------------------------------------------------------------------
     def _place_model(self) -> None:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)
         model = self.loaded.model.eval().to(device=self._device, dtype=dtype)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -180,6 +199,29 @@ class Predictor:
                 self.notes.append(f"torch.compile unavailable ({exc}); running eager")
                 self._forward = model
 
+    def _try_runtime(self, backend: str, int8: bool, calibration) -> None:
+        from . import runtime_onnx
+
+        reason = runtime_onnx.unsuitable(self.device, self.precision, self._want_compile, int8, calibration)
+        if reason and backend == "auto" and not int8:
+            return  # e.g. auto on a GPU or in bf16: torch is the right backend, nothing to report
+        try:
+            if reason:
+                raise runtime_onnx.RuntimeUnavailable(reason)
+            if int8:
+                images = runtime_onnx.as_calibration(calibration)
+                forward, report = runtime_onnx.load_int8(self.loaded, images)
+                self.int8_agreement = report["agreement"]
+            else:
+                forward = runtime_onnx.load_fp32(self.loaded)
+        except runtime_onnx.RuntimeUnavailable as exc:
+            self.backend_note = f"running torch {self.precision}: {exc}"
+            self.notes.append(self.backend_note)
+            log.info(self.backend_note)
+            return
+        self._forward, self.backend, self.channels_last = forward, "onnxruntime", False
+        self.precision = "int8" if int8 else "fp32"
+
     def _disable_compile(self, exc: BaseException) -> None:
         note = f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager"
         log.warning(note)
@@ -196,6 +238,7 @@ class Predictor:
         self.precision = "fp32"
         self.channels_last = False
         self._want_compile = False
+        self.backend = "torch"
         self._place_model()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -301,7 +344,7 @@ class Predictor:
     def _run(
         self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True
     ) -> list[dict[int, StrideResult]]:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)  # int8 graphs take fp32 input
         # Upload uint8 (4x less traffic than float), normalise on the device.
         x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
         x = self.loaded.preprocessing.normalize(x, dtype=dtype)

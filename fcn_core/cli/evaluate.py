@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
+from fcn_core.cli.common import (
+    ProgressBar,
+    add_backend_options,
+    add_format_argument,
+    backend_notes,
+    fail,
+    missing_labels_dir,
+    report_failures,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "class i against class i; without it such a run stops with the differences listed")
     p.add_argument("--split", metavar="NAME", default=None, help="dataset split, e.g. val (default: all)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="default fp32")
+    add_backend_options(p, calibration="up to 40 images of the dataset")
     p.add_argument("--json", metavar="FILE", default=None, help="write the full report as JSON")
     p.add_argument("--csv", metavar="FILE", default=None, help="write per-image scores as CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,11 +115,17 @@ def run(args: argparse.Namespace) -> int:
             dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
             try:
                 loaded = load_model(args.weights)
-                predictor = Predictor(loaded, device=args.device, precision=args.precision)
+                calibration = None
+                if args.precision == "int8":
+                    from fcn_core.runtime_onnx import Calibration
+
+                    stems = {Path(s.image_path): s.stem for s in dataset.samples}
+                    calibration = Calibration(list(stems), read=lambda p: dataset.image(stems[Path(p)]))
+                predictor = Predictor(loaded, device=args.device, precision=args.precision,
+                                      backend=args.backend, calibration=calibration)
             except (WeightsError, OSError, RuntimeError) as exc:
                 return _fail(str(exc))
-            for note in predictor.notes:
-                print(f"fcn evaluate: note: {note}", file=sys.stderr)
+            backend_notes("evaluate", predictor)
             mismatch = class_names_mismatch(loaded.class_names, dataset.class_names)
             if mismatch and not args.ignore_class_names:
                 return _fail(f"{args.weights} vs {args.data}: {mismatch}, so the scores would compare "

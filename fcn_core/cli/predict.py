@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from fcn_core.cli.common import ARCH_CHOICES, fail
+from fcn_core.cli.common import ARCH_CHOICES, add_backend_options, backend_notes, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="architecture (default: inferred from the weights)")
     p.add_argument("--out", default="predictions", metavar="DIR", help="output folder (default: predictions)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                   help="arithmetic precision (default fp32; fp16/bf16 are faster on a GPU)")
+    add_backend_options(p, calibration="up to 40 of the input images")
     p.add_argument("--stride", choices=("32", "16", "8", "all"), default=None,
                    help="which output of a multi-stride model to write (default: the finest)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
@@ -98,11 +97,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     try:
         predictor = Predictor(loaded, device=device, precision=args.precision,
-                              batch_size=args.batch_size or 16, memory_mb=args.memory_mb)
+                              batch_size=args.batch_size or 16, memory_mb=args.memory_mb,
+                              backend=args.backend, calibration=paths if args.precision == "int8" else None)
     except (ValueError, RuntimeError) as exc:  # e.g. --device cuda without a GPU
         return _fail(str(exc))
-    for note in predictor.notes:  # e.g. "fp16 is not supported well on CPU; using fp32"
-        print(f"fcn predict: note: {note}", file=sys.stderr)
+    backend_notes("predict", predictor)
 
     available = tuple(predictor.strides)
     if args.stride is None:
@@ -141,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
     where = ", ".join(str(out / f"{s}s") for s in strides) if per_dir else str(out)
     print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
-          f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
+          f"({report.images_per_s:.1f} images/s, {predictor.describe()})"
           + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
     return 1 if report.failed else 0
 
