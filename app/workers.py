@@ -57,6 +57,18 @@ class ScoredImage:
     classes_present: list[int] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    regions: list | None = None  # evaluation runs: fcn_core.regions.ErrorRegion list at the finest stride
+
+
+def evaluation_regions(image: np.ndarray, gt: np.ndarray, results: dict) -> list | None:
+    """The image's error regions at the finest stride for the regions panel (None when they cannot be
+    extracted; the score still counts)."""
+    from fcn_core.regions import extract_regions
+
+    try:
+        return extract_regions(image, gt, results)
+    except ValueError:
+        return None
 
 
 def describe_error(exc: BaseException) -> str:
@@ -231,6 +243,8 @@ class InferenceWorker(QObject):
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
             out.classes_present = classes_present(gt)
+            if run_id > 0:  # the dataset-wide error regions come with the evaluation (issue 13)
+                out.regions = evaluation_regions(image, gt, results)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
             if not isinstance(exc, ValueError | OSError):
                 log_exception(f"scoring {stem}", exc)

@@ -12,8 +12,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.document import VOID, LabelDocument, Point
+from app.editing.assist_tools import AssistTools
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
+from app.editing.image_histories import ImageHistories
 from app.editing.live_preview import preview_rect
 from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
@@ -44,9 +46,12 @@ class EditingController(QObject):
         self.polygon = PolygonClicks([p.view_box for p in edited], context=self._tool_context,
                                      finished=self.after_edit, make_action=self._action,
                                      message=lambda text: window.status_bar.showMessage(text, 5000))
+        self.assist = AssistTools(self, [p.view_box for p in edited])
+        self.histories = ImageHistories(self)
         self.canvas = CanvasInput(edited, mode=lambda: self.mode, brush_size=lambda: self.brush_size,
                                   start=self._start_drag, finished=self.after_edit,
-                                  clicks={Mode.POLYGON: self.polygon}, refuse=self._refuse_press, parent=self)
+                                  clicks={Mode.POLYGON: self.polygon, Mode.SCISSORS: self.assist.scissors},
+                                  refuse=self._refuse_press, parent=self)
         window.before_image_change.append(self._before_image_change)
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
@@ -153,6 +158,7 @@ class EditingController(QObject):
         self.canvas.reset()
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
+        self.assist.mode_changed(mode)
         self.canvas.refresh_cursor()
         action = self.tool_actions[mode]
         name = action.text().replace("&", "")
@@ -196,6 +202,7 @@ class EditingController(QObject):
         gt, image = w.current_gt, w.current_image
         if gt is None:
             if image is None:
+                self.histories.leave(self.stem, self.document)
                 self.document = self.stem = None
                 return
             gt = np.full(image.shape[:2], VOID, np.uint8)
@@ -208,12 +215,14 @@ class EditingController(QObject):
                 original = None
         if original is not None and original.shape != gt.shape:
             original = None
-        doc = LabelDocument(gt, original=original)
+        self.histories.leave(self.stem, self.document)
+        doc = self.histories.restore(stem, gt) or LabelDocument(gt, original=original)
         if doc.labels is not w.current_gt:
             w.set_current_gt(doc.labels)
         doc.add_listener(self._labels_changed)
         self.document, self.stem = doc, stem
         self.saver.new_document()
+        self.assist.image_changed()
         self.refresh_readout()  # a still cursor now points into another image
         self.update_actions()
 
@@ -227,8 +236,12 @@ class EditingController(QObject):
         """What a tool edits now; None without a document or while the original is shown."""
         if self.document is None or self.compare_action.isChecked():
             return None
-        return ToolContext(self.document, label=self.label, brush_size=self.brush_size,
-                           prediction=self._prediction(), on_pick=self.class_selector.select)
+        ctx = ToolContext(self.document, label=self.label, brush_size=self.brush_size,
+                          prediction=self._prediction(), on_pick=self.class_selector.select,
+                          image=self.window.current_image, run=self.assist.run, message=self.assist.message)
+        if self.mode == Mode.SUPERPIXEL:
+            ctx.superpixels = self.assist.superpixels_for(self.stem)
+        return ctx
 
     def _refuse_press(self) -> bool:
         """An editing press while the original ground truth is compared (read-only): refused, and said why
@@ -286,6 +299,7 @@ class EditingController(QObject):
         """Enable undo/redo/save to match the document; mark unsaved edits in the title."""
         doc = self.document
         self.undo_action.setEnabled(doc is not None and doc.can_undo)
+        self.histories.describe(self.undo_action)
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         self.save_action.setEnabled(doc is not None)
         self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)

@@ -1,0 +1,134 @@
+"""The assisted tools' Qt side for the editing controller: background GrabCut / SAM (``run``), the
+superpixels of the image on screen (SLIC once per image, in the background), the scissors' clicks, and the
+Segment Anything tool's enabled state (disabled, with a tooltip saying what it needs, unless the optional
+package and a checkpoint are there)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject
+
+from app import settings
+from app.editing.scissors_input import ScissorsClicks
+from app.tools import Mode
+from app.tools import sam as sam_tool
+from app.tools.assist_edit import apply_edit
+
+LANE = "assist"  # GrabCut, SAM and SLIC jobs run one after another, never two at once
+
+
+class AssistTools(QObject):
+    """Owned by ``EditingController``; ``controller.assist``."""
+
+    def __init__(self, controller, view_boxes):
+        super().__init__(controller)
+        self.c = controller
+        self.window = controller.window
+        self.scissors = ScissorsClicks(view_boxes, context=controller._tool_context,
+                                       finished=controller.after_edit, polygon=controller.polygon,
+                                       message=self.message)
+        self.superpixels = None  # Superpixels of self._sp_stem
+        self._sp_stem: str | None = None
+        self._sp_pending: str | None = None
+        self.pending = 0  # background edits not applied yet (tests wait on it)
+        controller._action("Segment Anything &checkpoint…", "edit", (), self.ask_sam_checkpoint,
+                           tip="The SAM checkpoint for the click-to-segment tool (nothing is downloaded)")
+        self.refresh_sam()
+
+    def ask_sam_checkpoint(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self.window, "Segment Anything checkpoint",
+                                              settings.sam_checkpoint() or "", "Checkpoints (*.pth *.pt)")
+        if path:
+            settings.set_sam_checkpoint(path)
+            self.refresh_sam()
+
+    def message(self, text: str) -> None:
+        self.window.status_bar.showMessage(text, 6000)
+
+    # -- Segment Anything ------------------------------------------------------------------------------
+    def refresh_sam(self) -> None:
+        """Enable the SAM tool only with the package and a checkpoint; else say what it needs."""
+        checkpoint = settings.sam_checkpoint()
+        reason = sam_tool.missing(checkpoint)
+        action = self.c.tool_actions[Mode.SAM]
+        action.setEnabled(reason is None)
+        sam_tool.configure(checkpoint if reason is None else None)
+        tip = reason or action.statusTip()
+        action.setToolTip(f"{tip} (Shift+S)")
+        if reason is not None and self.c.mode == Mode.SAM:
+            self.c.set_mode(Mode.PAN)
+
+    # -- background edits -------------------------------------------------------------------------------
+    def run(self, compute: Callable[[], object], name: str) -> None:
+        """Compute an AssistEdit off the GUI thread; apply it (one undo step) if the document is unchanged."""
+        doc, state = self.c.document, self.c.document.state_id
+        self.pending += 1
+        self.message(f"{name}: working…")
+
+        def done(edit) -> None:
+            self.pending -= 1
+            if self.c.document is not doc or doc.state_id != state:
+                self.message(f"{name}: the labels changed meanwhile; its result was dropped")
+                return
+            if apply_edit(doc, edit) is None:
+                self.message(f"{name}: nothing to change")
+            else:
+                self.message(f"{name}: done")
+            self.c.after_edit()
+
+        def failed(msg: str) -> None:
+            self.pending -= 1
+            self.window.report_error(f"{name} failed: {msg}", modal_box=False)
+
+        self.window.jobs.start(lambda _progress, _stop: compute(), name=f"assist: {name}", lane=LANE,
+                               on_done=done, on_error=failed)
+
+    # -- superpixels ------------------------------------------------------------------------------------
+    def superpixels_for(self, stem: str | None):
+        """The image's superpixels when computed (None: not yet; the computation is started)."""
+        if stem is not None and self._sp_stem == stem:
+            return self.superpixels
+        self.prepare()
+        return None
+
+    def prepare(self) -> None:
+        """Start computing the superpixels of the image on screen (once per image)."""
+        stem, image = self.c.stem, self.window.current_image
+        if stem is None or image is None or stem in (self._sp_stem, self._sp_pending):
+            return
+        self._sp_pending = stem
+        self.pending += 1
+        self.message("Superpixel brush: computing the superpixels of this image…")
+
+        def compute(_progress, _stop):
+            from app.tools.superpixels import Superpixels
+
+            return Superpixels(image)
+
+        def done(sp, stem=stem) -> None:
+            self.pending -= 1
+            if self._sp_pending == stem:
+                self._sp_pending = None
+            if self.c.stem == stem:
+                self.superpixels, self._sp_stem = sp, stem
+                self.message(f"Superpixel brush: {sp.count} superpixels ready")
+
+        def failed(msg: str) -> None:
+            self.pending -= 1
+            self._sp_pending = None
+            self.window.report_error(f"Superpixels failed: {msg}", modal_box=False)
+
+        self.window.jobs.start(compute, name="assist: superpixels", lane=LANE, on_done=done, on_error=failed)
+
+    def mode_changed(self, mode: Mode) -> None:
+        if mode == Mode.SUPERPIXEL:
+            self.prepare()
+
+    def image_changed(self) -> None:
+        if self._sp_stem != self.c.stem:
+            self.superpixels, self._sp_stem = None, None
+        if self.c.mode == Mode.SUPERPIXEL:
+            self.prepare()
