@@ -55,6 +55,9 @@ OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
                "history when you switch images, within a memory budget (Edit → Undo memory for other "
                "images…, oldest images dropped first); it is restored if the labels on disk are unchanged"),
     ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+    (".  /  ,", "Next / previous error region (Regions dock; switches image and frames the region)"),
+    ("Y", "Accept the prediction inside the current error region (one undo step; marks it reviewed)"),
+    ("M", "Mark the current error region reviewed (again: unmark); kept per dataset"),
     ("Ctrl+S", "Save corrections (a palette PNG in the dataset's corrections folder)"),
     ("O", "Compare: show the original ground truth instead of the corrected labels"),
     ("Space + left drag, middle drag", "Pan while a tool is active; wheel zooms; right drag zooms too"),
