@@ -21,7 +21,7 @@ from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
 from app.editing.score_gate import ScoreGate
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
-from app.tools import Drag, Mode, ToolContext, start_drag
+from app.tools import ASSIST_MODES, Drag, Mode, ToolContext, start_drag
 from app.views.compare_notice import PAINT_REFUSED
 
 BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
@@ -132,7 +132,8 @@ class EditingController(QObject):
         for mode, _text, _key, _tip in TOOL_SHORTCUTS:
             action = self.tool_actions[mode]
             action.setIconText(TOOL_BAR_TEXT.get(mode, action.text().replace("&", "")))
-            bar.addAction(action)
+            if mode not in ASSIST_MODES:
+                bar.addAction(action)
         bar.addSeparator()
         self.size_box = QSpinBox()
         self.size_box.setRange(1, 256)
@@ -145,6 +146,10 @@ class EditingController(QObject):
         self.class_selector = ClassSelector()
         self.class_selector.class_selected.connect(self._class_chosen)
         bar.addWidget(self.class_selector)
+        bar.addSeparator()  # the assisted tools last: on a narrow window they overflow (Tools menu has them)
+        for mode, _text, _key, _tip in TOOL_SHORTCUTS:
+            if mode in ASSIST_MODES:
+                bar.addAction(self.tool_actions[mode])
 
     def _refresh_classes(self) -> None:
         names = list(self.window.class_names or [])

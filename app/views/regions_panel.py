@@ -11,12 +11,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +49,8 @@ class RegionsPanel(QWidget):
         self.pair_combo = QComboBox()
         self.pair_combo.setToolTip("Show only the regions of one class pair (label → prediction); a click on "
                                    "a confusion-matrix cell of the Evaluation dock chooses it too")
+        self.pair_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pair_combo.setMinimumContentsLength(8)
         self.pair_combo.activated.connect(lambda i: self.pair_chosen.emit(self.pair_combo.itemData(i)))
         self.hide_reviewed = QCheckBox("Hide reviewed")
         self.hide_reviewed.toggled.connect(self.hide_reviewed_changed)
@@ -56,6 +60,7 @@ class RegionsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setMinimumWidth(80)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -64,19 +69,28 @@ class RegionsPanel(QWidget):
         header.setSortIndicatorShown(True)
         header.sectionClicked.connect(lambda c: self.sort_chosen.emit(COLUMNS[c][1]))
         self.table.cellClicked.connect(self._clicked)
-        self.prev_button, self.next_button = QPushButton("◀ Previous"), QPushButton("Next ▶")
-        self.accept_button, self.reviewed_button = QPushButton("Accept prediction"), QPushButton("Reviewed")
-        filters = QHBoxLayout()
+        self.prev_button, self.next_button = QToolButton(), QToolButton()
+        self.accept_button, self.reviewed_button = QToolButton(), QToolButton()
+        for button, text in ((self.prev_button, "◀ Previous"), (self.next_button, "Next ▶"),
+                             (self.accept_button, "Accept"), (self.reviewed_button, "Reviewed")):
+            button.setText(text)
+        for button, tip in ((self.prev_button, "Previous region (,)"), (self.next_button, "Next region (.)"),
+                            (self.accept_button, "The labels in the region take the prediction (Y)"),
+                            (self.reviewed_button, "Mark the region reviewed; again to unmark (M)")):
+            button.setToolTip(tip)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        filters = QHBoxLayout()  # narrow enough for the right dock on a 900-px window
         filters.addWidget(QLabel("Pair:"))
         filters.addWidget(self.pair_combo, 1)
-        filters.addWidget(self.hide_reviewed)
-        buttons = QHBoxLayout()
-        for b in (self.prev_button, self.next_button, self.accept_button, self.reviewed_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()  # two rows: the dock stays narrow
+        for i, b in enumerate((self.prev_button, self.next_button, self.accept_button, self.reviewed_button)):
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(b, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
         layout.addLayout(filters)
+        layout.addWidget(self.hide_reviewed)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         self._keys: list[str] = []
