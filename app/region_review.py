@@ -44,10 +44,11 @@ class RegionReview(QObject):
         dock = QDockWidget("Regions", window)
         dock.setObjectName("dock_regions")
         dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        if "legend" in window.docks:
-            window.tabifyDockWidget(window.docks["legend"], dock)
-            window.docks["legend"].raise_()
+        # beside the image list (both are lists of places to go; the table needs the browser's width)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        if "browser" in window.docks:
+            window.tabifyDockWidget(window.docks["browser"], dock)
+            window.docks["browser"].raise_()
         window.docks["regions"] = dock
         self.dock = dock
         if "view" in window.menus:

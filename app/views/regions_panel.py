@@ -26,8 +26,13 @@ from PySide6.QtWidgets import (
 from app.region_list import RegionEntry, RegionList
 from fcn_core.regions import LABEL_SUSPECT
 
-COLUMNS = (("Image", "image"), ("Stride", "stride"), ("Area", "area"), ("Label → prediction", "pair"),
-           ("Conf.", "confidence"), ("Verdict", "verdict"), ("✓", "reviewed"))
+COLUMNS = (("Image", "image"), ("Area", "area"), ("Classes", "pair"), ("Conf.", "confidence"),
+           ("Wrong", "verdict"), ("✓", "reviewed"))
+HEADER_TIPS = ("The image (and the stride, in the row's tooltip)", "Pixels in the region",
+               "Label → prediction: the labelled class and the predicted class",
+               "Mean max-softmax of the prediction in the region",
+               "Which is more likely wrong: the label (label-suspect) or the model (docs/REGIONS.md)",
+               "Reviewed (M)")
 MAX_ROWS = 2000  # a table of every region of a big dataset would be slow to fill; N walks them all
 SUSPECT_BG = QColor(255, 236, 200)
 
@@ -56,6 +61,8 @@ class RegionsPanel(QWidget):
         self.hide_reviewed.toggled.connect(self.hide_reviewed_changed)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([c for c, _k in COLUMNS])
+        for c, tip in enumerate(HEADER_TIPS):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -64,7 +71,7 @@ class RegionsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # the class pair takes what is left
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(True)
         header.sectionClicked.connect(lambda c: self.sort_chosen.emit(COLUMNS[c][1]))
@@ -108,8 +115,8 @@ class RegionsPanel(QWidget):
         suspects = sum(e.region.verdict == LABEL_SUSPECT for e in entries)
         here = sum(e.stem == shown_stem for e in entries)
         self.summary.setText(f"{len(entries)} regions shown of {regions.total} ({suspects} label-suspect; "
-                             f"{here} in this image; {len(regions.reviewed)} reviewed). N / Shift+N: next / "
-                             "previous, Y: accept the prediction, M: reviewed.")
+                             f"{here} in this image; {len(regions.reviewed)} reviewed). Keys: . / , next / "
+                             "previous, Y accept the prediction, M reviewed.")
         shown = entries[:MAX_ROWS]
         self.table.setUpdatesEnabled(False)
         self.table.clearContents()
@@ -118,7 +125,8 @@ class RegionsPanel(QWidget):
         for row, e in enumerate(shown):
             for c, text in enumerate(self._cells(e, e.key in regions.reviewed)):
                 item = QTableWidgetItem(text)
-                if c in (1, 2, 4):
+                item.setToolTip(f"{e.stem}, stride {e.region.stride}: {text}")
+                if c in (1, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if e.region.verdict == LABEL_SUSPECT:
                     item.setBackground(QBrush(SUSPECT_BG))
@@ -130,9 +138,9 @@ class RegionsPanel(QWidget):
     def _cells(self, e: RegionEntry, reviewed: bool) -> list[str]:
         r = e.region
         conf = "–" if r.confidence is None else f"{r.confidence:.2f}"
-        verdict = "label suspect" if r.verdict == LABEL_SUSPECT else "model wrong"
-        return [e.stem, f"{r.stride or ''}", f"{r.area}", f"{self.name(r.true_class)} → "
-                f"{self.name(r.predicted_class)}", conf, verdict, "✓" if reviewed else ""]
+        verdict = "label" if r.verdict == LABEL_SUSPECT else "model"
+        return [e.stem, f"{r.area}", f"{self.name(r.true_class)} → {self.name(r.predicted_class)}", conf,
+                verdict, "✓" if reviewed else ""]
 
     def _fill_pairs(self, regions: RegionList) -> None:
         combo = self.pair_combo
