@@ -68,11 +68,15 @@ def _object(doc):
 
 
 def test_tools_are_in_the_tool_bar_and_on_the_shortcut_sheet(window):
-    bar_actions = window.edit_tool_bar.actions()
+    button = window.editing.assist_button  # one drop-down on the editing tool bar
+    assert window.edit_tool_bar.widgetForAction(window.editing.tool_actions[Mode.GRABCUT]) is button
     for mode in (Mode.GRABCUT, Mode.SCISSORS, Mode.SUPERPIXEL, Mode.SUBTRACT, Mode.FILL_HOLES, Mode.SAM):
         action = window.editing.tool_actions[mode]
-        assert action in bar_actions and len(action.iconText()) <= 12
+        assert action in button.menu().actions() and len(action.iconText()) <= 12
         assert action.text().replace("&", "") in sheet_html()
+        if action.isEnabled():
+            window.editing.set_mode(mode)  # the button shows the tool in use
+            assert button.defaultAction() is action and button.text() == action.iconText()
 
 
 def test_grabcut_box_refits_the_class_inside_the_box_only(qtbot, window):
@@ -224,7 +228,7 @@ def test_segment_anything_disabled_with_what_it_needs(window, tmp_path):
     if importlib.util.find_spec("segment_anything") is not None:
         pytest.skip("segment-anything is installed here")
     action = window.editing.tool_actions[Mode.SAM]
-    assert action in window.edit_tool_bar.actions() and not action.isEnabled()
+    assert action in window.editing.assist_button.menu().actions() and not action.isEnabled()
     assert "segment-anything" in action.toolTip() and "checkpoint" in action.toolTip()
     ckpt = tmp_path / "sam_vit_b.pth"
     ckpt.write_bytes(b"x")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMenu, QToolButton
 
 from app import settings
 from app.editing.scissors_input import ScissorsClicks
@@ -16,6 +17,19 @@ from app.tools import sam as sam_tool
 from app.tools.assist_edit import apply_edit
 
 LANE = "assist"  # GrabCut, SAM and SLIC jobs run one after another, never two at once
+
+
+def add_assist_button(bar, actions: list) -> QToolButton:
+    """One tool-bar button for the assisted tools: it shows (and a click picks) the last one used, its arrow
+    lists them all. The first action is the bar's own (so an overflowed button is still in a menu)."""
+    bar.addAction(actions[0])
+    button = bar.widgetForAction(actions[0])
+    menu = QMenu(button)
+    for action in actions:
+        menu.addAction(action)
+    button.setMenu(menu)
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+    return button
 
 
 class AssistTools(QObject):
@@ -124,6 +138,10 @@ class AssistTools(QObject):
         self.window.jobs.start(compute, name="assist: superpixels", lane=LANE, on_done=done, on_error=failed)
 
     def mode_changed(self, mode: Mode) -> None:
+        button = getattr(self.c, "assist_button", None)
+        if button is not None and mode in self.c.tool_actions and button.menu() is not None \
+                and self.c.tool_actions[mode] in button.menu().actions():
+            button.setDefaultAction(self.c.tool_actions[mode])
         if mode == Mode.SUPERPIXEL:
             self.prepare()
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.document import VOID, LabelDocument, Point
-from app.editing.assist_tools import AssistTools
+from app.editing.assist_tools import AssistTools, add_assist_button
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
 from app.editing.image_histories import ImageHistories
@@ -146,10 +146,9 @@ class EditingController(QObject):
         self.class_selector = ClassSelector()
         self.class_selector.class_selected.connect(self._class_chosen)
         bar.addWidget(self.class_selector)
-        bar.addSeparator()  # the assisted tools last: on a narrow window they overflow (Tools menu has them)
-        for mode, _text, _key, _tip in TOOL_SHORTCUTS:
-            if mode in ASSIST_MODES:
-                bar.addAction(self.tool_actions[mode])
+        bar.addSeparator()  # the assisted tools last: one drop-down button (all are in the Tools menu too)
+        self.assist_button = add_assist_button(bar, [self.tool_actions[m] for m, *_r in TOOL_SHORTCUTS
+                                                     if m in ASSIST_MODES])
 
     def _refresh_classes(self) -> None:
         names = list(self.window.class_names or [])
