@@ -177,6 +177,8 @@ class RegionReview(QObject):
         results, stride, stem = w.current_results, w.current_stride, w.current_stem
         if shown is None or not results or stride not in results or w.current_gt is None or w.classes_differ:
             return
+        if not w.isVisible():  # closed (its jobs are shut down): start nothing new
+            return
         self._gen += 1
         gen, image, gt = self._gen, w.current_image, w.current_gt.copy()
         self.computing = True

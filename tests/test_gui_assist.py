@@ -228,7 +228,8 @@ def test_segment_anything_disabled_with_what_it_needs(window, tmp_path):
     if importlib.util.find_spec("segment_anything") is not None:
         pytest.skip("segment-anything is installed here")
     action = window.editing.tool_actions[Mode.SAM]
-    assert action in window.editing.assist_button.menu().actions() and not action.isEnabled()
+    menu = window.editing.assist_button.menu()
+    assert action in menu.actions() and not action.isEnabled() and menu.toolTipsVisible()
     assert "segment-anything" in action.toolTip() and "checkpoint" in action.toolTip()
     ckpt = tmp_path / "sam_vit_b.pth"
     ckpt.write_bytes(b"x")

@@ -25,6 +25,7 @@ def add_assist_button(bar, actions: list) -> QToolButton:
     bar.addAction(actions[0])
     button = bar.widgetForAction(actions[0])
     menu = QMenu(button)
+    menu.setToolTipsVisible(True)  # a disabled tool's tooltip says what it needs (Segment Anything)
     for action in actions:
         menu.addAction(action)
     button.setMenu(menu)
@@ -111,7 +112,8 @@ class AssistTools(QObject):
     def prepare(self) -> None:
         """Start computing the superpixels of the image on screen (once per image)."""
         stem, image = self.c.stem, self.window.current_image
-        if stem is None or image is None or stem in (self._sp_stem, self._sp_pending):
+        if stem is None or image is None or stem in (self._sp_stem, self._sp_pending) or \
+                not self.window.isVisible():
             return
         self._sp_pending = stem
         self.pending += 1
