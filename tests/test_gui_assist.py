@@ -181,6 +181,7 @@ def test_superpixel_brush_paints_whole_superpixels(qtbot, window):
     before = doc.labels.copy()
     ed.set_mode(Mode.SUPERPIXEL)
     qtbot.waitUntil(lambda: ed.assist.superpixels is not None, timeout=WAIT)
+    assert all(item.isVisible() for item in ed.assist.outlines)  # the outlines show while it is the tool
     ed.label = 9
     ed.set_brush_size(3)
     gh.drag(window.panels["gt"], [(20, 30), (50, 30)])
@@ -193,6 +194,8 @@ def test_superpixel_brush_paints_whole_superpixels(qtbot, window):
     assert (after[~whole] == before[~whole]).all()  # nothing else
     assert undo_steps(doc) == 1
     _undo_redo(window, before, after)
+    ed.set_mode(Mode.BRUSH)
+    assert not any(item.isVisible() for item in ed.assist.outlines)
 
 
 def test_cut_hole_lasso_voids_the_selected_class_inside(qtbot, window):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMenu, QToolButton
 
@@ -47,6 +49,14 @@ class AssistTools(QObject):
         self._sp_stem: str | None = None
         self._sp_pending: str | None = None
         self.pending = 0  # background edits not applied yet (tests wait on it)
+        # the superpixel outlines over the edited panels while the superpixel brush is the tool
+        self.outlines: list[pg.ImageItem] = []
+        for box in view_boxes:
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setZValue(50)
+            item.setVisible(False)
+            box.addItem(item, ignoreBounds=True)
+            self.outlines.append(item)
         controller._action("Segment Anything &checkpoint…", "edit", (), self.ask_sam_checkpoint,
                            tip="The SAM checkpoint for the click-to-segment tool (nothing is downloaded)")
         self.refresh_sam()
@@ -131,6 +141,7 @@ class AssistTools(QObject):
             if self.c.stem == stem:
                 self.superpixels, self._sp_stem = sp, stem
                 self.message(f"Superpixel brush: {sp.count} superpixels ready")
+                self.show_outlines()
 
         def failed(msg: str) -> None:
             self.pending -= 1
@@ -139,6 +150,21 @@ class AssistTools(QObject):
 
         self.window.jobs.start(compute, name="assist: superpixels", lane=LANE, on_done=done, on_error=failed)
 
+    def show_outlines(self) -> None:
+        """Draw the superpixels' outlines while the superpixel brush is the tool (hidden otherwise)."""
+        sp = self.superpixels if self.c.mode == Mode.SUPERPIXEL and self._sp_stem == self.c.stem else None
+        if sp is not None:
+            seg = sp.segments
+            edge = np.zeros(seg.shape, bool)
+            edge[:, 1:] |= seg[:, 1:] != seg[:, :-1]
+            edge[1:, :] |= seg[1:, :] != seg[:-1, :]
+            rgba = np.zeros((*seg.shape, 4), np.uint8)
+            rgba[edge] = (255, 255, 255, 110)
+            for item in self.outlines:
+                item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        for item in self.outlines:
+            item.setVisible(sp is not None)
+
     def mode_changed(self, mode: Mode) -> None:
         button = getattr(self.c, "assist_button", None)
         if button is not None and mode in self.c.tool_actions and button.menu() is not None \
@@ -146,9 +172,11 @@ class AssistTools(QObject):
             button.setDefaultAction(self.c.tool_actions[mode])
         if mode == Mode.SUPERPIXEL:
             self.prepare()
+        self.show_outlines()
 
     def image_changed(self) -> None:
         if self._sp_stem != self.c.stem:
             self.superpixels, self._sp_stem = None, None
         if self.c.mode == Mode.SUPERPIXEL:
             self.prepare()
+        self.show_outlines()
