@@ -40,6 +40,8 @@ BRUSH_MODES = frozenset({Mode.BRUSH, Mode.ERASER, Mode.ACCEPT_BRUSH, Mode.SUPERP
 # Modes whose drag is outlined while it lasts: a lasso (the path) or a box (GrabCut).
 LASSO_MODES = frozenset({Mode.POLYGON, Mode.SUBTRACT})
 BOX_MODES = frozenset({Mode.GRABCUT})
+# Modes with clicks only (their input is a click handler of the canvas: app/editing/scissors_input.py).
+CLICK_ONLY_MODES = frozenset({Mode.SCISSORS})
 ASSIST_MODES = frozenset({Mode.GRABCUT, Mode.SCISSORS, Mode.SUPERPIXEL, Mode.SUBTRACT, Mode.FILL_HOLES,
                           Mode.SAM})
 
@@ -55,6 +57,6 @@ def start_drag(mode: Mode, ctx: ToolContext, pos: Point) -> Drag | None:
 
 
 __all__ = [
-    "ASSIST_MODES", "BOX_MODES", "BRUSH_MODES", "DRAG_HANDLERS", "LASSO_MODES", "Drag", "Mode", "ToolContext",
-    "error_region", "pixel_of", "start_drag",
+    "ASSIST_MODES", "BOX_MODES", "BRUSH_MODES", "CLICK_ONLY_MODES", "DRAG_HANDLERS", "LASSO_MODES", "Drag",
+    "Mode", "ToolContext", "error_region", "pixel_of", "start_drag",
 ]
