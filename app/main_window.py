@@ -20,6 +20,7 @@ from app import class_check, dataset_loading, file_actions, settings, split_filt
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
+from app.region_review import RegionReview
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import ImageResult, InferenceClient
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
+        self.regions = RegionReview(self)  # the Regions dock and its keys (issue 13)
         self.compare_notice = CompareNotice(self)  # marks View → Show original ground truth (O)
 
     # ------------------------------------------------------------------ construction

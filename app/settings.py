@@ -57,6 +57,31 @@ def set_auto_evaluate(on: bool) -> None:
     _settings().setValue("evaluation/auto", bool(on))
 
 
+def sam_checkpoint() -> str | None:
+    """The Segment Anything checkpoint file for the click-to-segment tool (None: not configured)."""
+    value = _settings().value("assist/sam_checkpoint", "")
+    return str(value) if value else None
+
+
+def set_sam_checkpoint(path: str | None) -> None:
+    _settings().setValue("assist/sam_checkpoint", str(path or ""))
+
+
+UNDO_BUDGET_MB = 256
+
+
+def undo_budget_mb() -> int:
+    """Memory for the undo histories of images other than the one on screen (MB, default 256)."""
+    try:
+        return max(int(_settings().value("editing/undo_budget_mb", UNDO_BUDGET_MB)), 0)
+    except (TypeError, ValueError):
+        return UNDO_BUDGET_MB
+
+
+def set_undo_budget_mb(mb: int) -> None:
+    _settings().setValue("editing/undo_budget_mb", int(mb))
+
+
 _ini_override: str | None = None
 
 

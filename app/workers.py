@@ -59,6 +59,18 @@ class ScoredImage:
     classes_present: list[int] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    regions: list | None = None  # evaluation runs: fcn_core.regions.ErrorRegion list at the finest stride
+
+
+def evaluation_regions(image: np.ndarray, gt: np.ndarray, results: dict) -> list | None:
+    """The image's error regions at the finest stride for the regions panel (None when they cannot be
+    extracted; the score still counts)."""
+    from fcn_core.regions import extract_regions
+
+    try:
+        return extract_regions(image, gt, results)
+    except ValueError:
+        return None
 
 
 def predict_stem(models, stem: str, image: np.ndarray, progress=None) -> dict[int, Any]:
@@ -275,6 +287,8 @@ class InferenceWorker(QObject):
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
+            if run_id > 0:  # the dataset-wide error regions come with the evaluation (issue 13)
+                out.regions = evaluation_regions(image, gt, results)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
             if not isinstance(exc, ValueError | OSError):
                 log_exception(f"scoring {stem}", exc)

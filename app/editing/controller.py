@@ -12,14 +12,16 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.document import VOID, LabelDocument, Point
+from app.editing.assist_tools import AssistTools, add_assist_button
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
+from app.editing.image_histories import ImageHistories
 from app.editing.live_preview import preview_rect
 from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
 from app.editing.score_gate import ScoreGate
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
-from app.tools import Drag, Mode, ToolContext, start_drag
+from app.tools import ASSIST_MODES, Drag, Mode, ToolContext, start_drag
 from app.views.compare_notice import PAINT_REFUSED
 
 BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
@@ -44,9 +46,12 @@ class EditingController(QObject):
         self.polygon = PolygonClicks([p.view_box for p in edited], context=self._tool_context,
                                      finished=self.after_edit, make_action=self._action,
                                      message=lambda text: window.status_bar.showMessage(text, 5000))
+        self.assist = AssistTools(self, [p.view_box for p in edited])
+        self.histories = ImageHistories(self)
         self.canvas = CanvasInput(edited, mode=lambda: self.mode, brush_size=lambda: self.brush_size,
                                   start=self._start_drag, finished=self.after_edit,
-                                  clicks={Mode.POLYGON: self.polygon}, refuse=self._refuse_press, parent=self)
+                                  clicks={Mode.POLYGON: self.polygon, Mode.SCISSORS: self.assist.scissors},
+                                  refuse=self._refuse_press, parent=self)
         window.before_image_change.append(self._before_image_change)
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
@@ -128,7 +133,8 @@ class EditingController(QObject):
         for mode, _text, _key, _tip in TOOL_SHORTCUTS:
             action = self.tool_actions[mode]
             action.setIconText(TOOL_BAR_TEXT.get(mode, action.text().replace("&", "")))
-            bar.addAction(action)
+            if mode not in ASSIST_MODES:
+                bar.addAction(action)
         bar.addSeparator()
         self.size_box = QSpinBox()
         self.size_box.setRange(1, 256)
@@ -141,6 +147,9 @@ class EditingController(QObject):
         self.class_selector = ClassSelector()
         self.class_selector.class_selected.connect(self._class_chosen)
         bar.addWidget(self.class_selector)
+        bar.addSeparator()  # the assisted tools last: one drop-down button (all are in the Tools menu too)
+        self.assist_button = add_assist_button(bar, [self.tool_actions[m] for m, *_r in TOOL_SHORTCUTS
+                                                     if m in ASSIST_MODES])
 
     def _refresh_classes(self) -> None:
         names = list(self.window.class_names or [])
@@ -154,6 +163,7 @@ class EditingController(QObject):
         self.canvas.reset()
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
+        self.assist.mode_changed(mode)
         self.canvas.refresh_cursor()
         self._show_edited_labels_on_overlay()
         action = self.tool_actions[mode]
@@ -205,6 +215,7 @@ class EditingController(QObject):
         gt, image = w.current_gt, w.current_image
         if gt is None:
             if image is None:
+                self.histories.leave(self.stem, self.document)
                 self.document = self.stem = None
                 return
             gt = np.full(image.shape[:2], VOID, np.uint8)
@@ -217,12 +228,14 @@ class EditingController(QObject):
                 original = None
         if original is not None and original.shape != gt.shape:
             original = None
-        doc = LabelDocument(gt, original=original)
+        self.histories.leave(self.stem, self.document)
+        doc = self.histories.restore(stem, gt) or LabelDocument(gt, original=original)
         if doc.labels is not w.current_gt:
             w.set_current_gt(doc.labels)
         doc.add_listener(self._labels_changed)
         self.document, self.stem = doc, stem
         self.saver.new_document()
+        self.assist.image_changed()
         self.refresh_readout()  # a still cursor now points into another image
         self.update_actions()
 
@@ -236,8 +249,12 @@ class EditingController(QObject):
         """What a tool edits now; None without a document or while the original is shown."""
         if self.document is None or self.compare_action.isChecked():
             return None
-        return ToolContext(self.document, label=self.label, brush_size=self.brush_size,
-                           prediction=self._prediction(), on_pick=self.class_selector.select)
+        ctx = ToolContext(self.document, label=self.label, brush_size=self.brush_size,
+                          prediction=self._prediction(), on_pick=self.class_selector.select,
+                          image=self.window.current_image, run=self.assist.run, message=self.assist.message)
+        if self.mode == Mode.SUPERPIXEL:
+            ctx.superpixels = self.assist.superpixels_for(self.stem)
+        return ctx
 
     def _refuse_press(self) -> bool:
         """An editing press while the original ground truth is compared (read-only): refused, and said why
@@ -295,6 +312,7 @@ class EditingController(QObject):
         """Enable undo/redo/save to match the document; mark unsaved edits in the title."""
         doc = self.document
         self.undo_action.setEnabled(doc is not None and doc.can_undo)
+        self.histories.describe(self.undo_action)
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         self.save_action.setEnabled(doc is not None)
         self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)

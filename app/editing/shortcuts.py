@@ -29,25 +29,44 @@ TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
     (Mode.ACCEPT_REGION, "Accept prediction (&region)", "Shift+R",
      "Click an error region (prediction ≠ labels) to take the prediction there"),
     (Mode.REPLACE, "&Replace class", "R", "Click a pixel: its class becomes the selected class everywhere"),
+    (Mode.GRABCUT, "&GrabCut refine", "G",
+     "Drag a box around an object's outline: GrabCut re-fits the selected class inside it to the photo"),
+    (Mode.SCISSORS, "Intelligent &scissors", "S",
+     "Click points along an outline (the path follows the edges); double-click or Enter fills it with "
+     "the selected class"),
+    (Mode.SUPERPIXEL, "S&uperpixel brush", "U", "Paint whole superpixels (computed once per image) with "
+     "the selected class"),
+    (Mode.SUBTRACT, "Cut &hole (lasso)", "Shift+P",
+     "Drag around part of the selected class: its pixels inside become void"),
+    (Mode.FILL_HOLES, "Fill ho&les", "H", "Click an object: everything it encloses takes its class"),
+    (Mode.SAM, "Segment &Anything (click)", "Shift+S",
+     "Click an object: Segment Anything's mask takes the selected class (optional package + checkpoint)"),
 )
 
 #: Compact tool-bar labels (the menu keeps the long text; tips give the key).
 TOOL_BAR_TEXT: dict[Mode, str] = {
     Mode.PAN: "Navigate", Mode.BRUSH: "Brush", Mode.ERASER: "Eraser", Mode.FILL: "Fill",
     Mode.POLYGON: "Polygon", Mode.PICKER: "Picker", Mode.ACCEPT_BRUSH: "Accept brush",
-    Mode.ACCEPT_REGION: "Accept region", Mode.REPLACE: "Replace",
+    Mode.ACCEPT_REGION: "Accept region", Mode.REPLACE: "Replace", Mode.GRABCUT: "GrabCut",
+    Mode.SCISSORS: "Scissors", Mode.SUPERPIXEL: "Superpixels", Mode.SUBTRACT: "Cut hole",
+    Mode.FILL_HOLES: "Fill holes", Mode.SAM: "SAM",
 }
 
 #: Other keys, in the order the sheet lists them.
 OTHER_SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("0 … 9", "Select class 0 … 9 (more classes: the searchable class list in the tool bar)"),
     ("[  /  ]", "Brush smaller / bigger"),
-    ("Enter, double-click", "Polygon: close the polygon in progress and fill it (3 vertices at least)"),
-    ("Backspace", "Polygon: remove the last vertex"),
-    ("Esc", "Polygon: cancel the polygon in progress (nothing is filled)"),
-    ("Ctrl+Z", "Undo (one stroke or fill per step, at least 100 steps). The history belongs to the image: "
-               "it is cleared when you switch to another image (the edits themselves are saved)"),
+    ("Enter, double-click",
+     "Polygon / scissors: close the outline in progress and fill it (3 points at least)"),
+    ("Backspace", "Polygon / scissors: remove the last vertex / anchor"),
+    ("Esc", "Polygon / scissors: cancel the outline in progress (nothing is filled)"),
+    ("Ctrl+Z", "Undo (one stroke, fill or assisted edit per step, at least 100 steps). Each image keeps its "
+               "history when you switch images, within a memory budget (Edit → Undo memory for other "
+               "images…, oldest images dropped first); it is restored if the labels on disk are unchanged"),
     ("Ctrl+Shift+Z, Ctrl+Y", "Redo"),
+    (".  /  ,", "Next / previous error region (Regions dock; switches image and frames the region)"),
+    ("Y", "Accept the prediction inside the current error region (one undo step; marks it reviewed)"),
+    ("M", "Mark the current error region reviewed (again: unmark); kept per dataset"),
     ("Ctrl+S", "Save corrections (a palette PNG in the dataset's corrections folder)"),
     ("O", "Compare: show the original ground truth instead of the corrected labels"),
     ("Space + left drag, middle drag", "Pan while a tool is active; wheel zooms; right drag zooms too"),
