@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "ade20k, mapillary, camvid, camvid32, voc, index, labelme, images, ...)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="auto: ONNX Runtime for fp32 on the CPU when installed (same labels as torch, "
+                   "faster), else torch")
     p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
                    help="working memory of one forward pass; larger images are predicted in overlapping "
                    "tiles with the same labels (default 1024)")
@@ -214,7 +217,7 @@ def start(argv: list[str] | None = None):
         if problem:
             print(f"fcn-studio: error: {problem}", file=sys.stderr)
             return 2
-    window = MainWindow(device=args.device, precision=args.precision)
+    window = MainWindow(device=args.device, precision=args.precision, backend=args.backend)
     window.memory_mb = args.memory_mb
     window.split_choice = args.split
     if demo_problem:

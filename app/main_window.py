@@ -83,12 +83,14 @@ class MainWindow(QMainWindow):
     def loaded_models(self) -> list:
         return [] if self.model_set is None else [p.loaded for p in self.model_set.predictors]
 
-    def __init__(self, *, device: str | None = None, precision: str = "fp32", parent: QWidget | None = None):
+    def __init__(self, *, device: str | None = None, precision: str = "fp32", backend: str = "torch",
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("FCN Studio")
         self.setAcceptDrops(True)
         self.device, self.precision = device, precision
         self.memory_mb: float | None = None  # working memory of one forward pass (larger images: tiles)
+        self.backend = backend  # "torch", or "auto"/"onnxruntime": ONNX Runtime on the CPU (same labels)
         self.prediction_note = ""  # what the shown prediction did beyond one pass (tiles)
         self.workspace = Workspace()
         self.current_scores: dict[int, dict] = {}  # the shown image's scores (live while editing)
@@ -206,7 +208,7 @@ class MainWindow(QMainWindow):
         self.status_bar.showMessage("Loading model " + ", ".join(Path(p).name for p in paths) + " …")
         self._requested_models = paths
         self._predictions_folder = None
-        self.client.load_models(paths, self.device, self.precision, self.memory_mb)
+        self.client.load_models(paths, self.device, self.precision, self.memory_mb, self.backend)
 
     def open_predictions(self, folder: str | Path) -> None:
         """Use stored predictions (``app.prediction_set``: label images of any model, or ``fcn predict
@@ -261,7 +263,11 @@ class MainWindow(QMainWindow):
         self.controls.strides.set_available(models.strides)
         self._apply_classes()
         self.update_title()
-        self.device_label.setText(f"{models.device} · {models.precision}")
+        runtime = {getattr(p, "backend", "torch") for p in models.predictors}
+        self.device_label.setText(" · ".join([models.device, models.precision, *sorted(runtime - {"torch"})]))
+        notes = [p.backend_note for p in models.predictors if getattr(p, "backend_note", None)]
+        if notes:  # e.g. ONNX Runtime not installed: running torch, and why
+            self.status_bar.showMessage(f"Model loaded with torch: {notes[0]}", 10000)
         what = "Predictions" if stored else "Model"
         self.status_bar.showMessage(f"{what} loaded: {models.describe()}", 8000)
         self.set_stride(self.current_stride if self.current_stride in models.strides else min(models.strides))

@@ -68,7 +68,8 @@ def model_id_for(paths: list[Path]) -> str:
 
 
 def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
-                   precision: str = "fp32", memory_mb: float | None = None) -> ModelSet:
+                   precision: str = "fp32", memory_mb: float | None = None,
+                   backend: str = "torch") -> ModelSet:
     """Load the checkpoint(s) and build one Predictor per file.
 
     Several files must each provide different strides and the same number of classes; e.g. separate
@@ -94,7 +95,8 @@ def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
         if lm.num_classes != loaded[0].num_classes:
             raise ModelSetError(f"{lm.path}: has {lm.num_classes} classes but {loaded[0].path} has "
                                 f"{loaded[0].num_classes}; the files do not belong together")
-    predictors = [Predictor(lm, device=device, precision=precision, memory_mb=memory_mb) for lm in loaded]
+    predictors = [Predictor(lm, device=device, precision=precision, memory_mb=memory_mb, backend=backend)
+                  for lm in loaded]
     first = loaded[0]
     arch = "+".join(lm.arch for lm in loaded)
     return ModelSet(

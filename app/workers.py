@@ -407,7 +407,7 @@ class InferenceClient(QObject):
         self._set_dataset.emit(dataset)
 
     def load_models(self, paths: list, device: str | None = None, precision: str = "fp32",
-                    memory_mb: float | None = None) -> None:
+                    memory_mb: float | None = None, backend: str = "torch") -> None:
         """Read and build model file(s) on a loader thread, then hand them to the worker (the one thread that
         runs them); answers with models_loaded or models_failed. A newer load supersedes an older one."""
         self._load_serial += 1
@@ -416,7 +416,7 @@ class InferenceClient(QObject):
         def load() -> None:
             try:
                 models = load_model_set(paths, device=device or None, precision=precision,
-                                        memory_mb=memory_mb)
+                                        memory_mb=memory_mb, backend=backend)
             except Exception as exc:  # noqa: BLE001 - any failure is shown to the user
                 if not isinstance(exc, ValueError | OSError):
                     log_exception(f"loading {paths}", exc)
