@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "ade20k, mapillary, camvid, camvid32, voc, index, labelme, images, ...)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
-                   help="auto: ONNX Runtime for fp32 on the CPU when installed (same labels as torch, "
-                   "faster), else torch")
+    p.add_argument("--backend", default="torch", choices=("auto", "torch", "onnxruntime"),
+                   help="torch (default: the scores equal fcn evaluate's exactly); auto: ONNX Runtime for "
+                   "fp32 on the CPU when installed (faster; labels equal but for exact ties), else torch")
     p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
                    help="working memory of one forward pass; larger images are predicted in overlapping "
                    "tiles with the same labels (default 1024)")

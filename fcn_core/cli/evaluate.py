@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "class i against class i; without it such a run stops with the differences listed")
     p.add_argument("--split", metavar="NAME", default=None, help="dataset split, e.g. val (default: all)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
-    add_backend_options(p, calibration="up to 40 images of the dataset")
+    add_backend_options(p, calibration="up to 40 images of the dataset", default_backend="torch")
     p.add_argument("--json", metavar="FILE", default=None, help="write the full report as JSON")
     p.add_argument("--csv", metavar="FILE", default=None, help="write per-image scores as CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
