@@ -157,8 +157,11 @@ def _score_sample(predictor: Any, dataset: Any, s: Any, n: int) -> dict[int, np.
     if image.shape[:2] != gt.shape:
         raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
-    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps.
-    results = predictor.predict(image, with_confidence=False)
+    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps. A predictor that reads
+    # extra inputs (depth, HHA) or scores another head takes the whole sample.
+    predict_sample = getattr(predictor, "predict_sample", None)
+    results = (predict_sample(dataset, s.stem, image) if predict_sample is not None
+               else predictor.predict(image, with_confidence=False))
     return {int(stride): confusion_matrix(gt, result.labels, n) for stride, result in results.items()}
 
 

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write a palette PNG of class indices for each image",
         description="Predict per-pixel classes for images and folders of images. Writes OUT/<stem>.png "
         "(palette PNG holding class indices, in the model's colours). A multi-stride model writes the stride "
-        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/.",
+        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/. A two-headed net "
+        "(SIFT Flow) writes its semantic head, or the one --task names (--task all: OUT/sem/ and OUT/geo/).",
     )
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files and/or folders (jpg, jpeg, png, bmp, tif, webp; not recursive)")
@@ -31,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="arithmetic precision (default fp32; fp16/bf16 are faster on a GPU)")
     p.add_argument("--stride", choices=("32", "16", "8", "all"), default=None,
                    help="which output of a multi-stride model to write (default: the finest)")
+    p.add_argument("--task", choices=("sem", "geo", "all"), default=None,
+                   help="head of a two-headed net (SIFT Flow): sem (default), geo (geometric: sky, "
+                   "horizontal, vertical) or all (writes OUT/sem/ and OUT/geo/)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -100,18 +104,29 @@ def run(args: argparse.Namespace) -> int:
         # Pipeline messages start with the file name ("<path>: <problem>").
         tqdm.write(f"fcn predict: skipped {message}", file=sys.stderr)
 
+    from fcn_core.task_predictor import resolve_tasks, task_predictor
+
     try:
-        report = predict_paths(
-            predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
-            progress=not args.no_progress, per_stride_dirs=per_dir, palette=loaded.palette,
-            on_failure=report_failure,
-        )
-    except PipelineError as exc:
-        return _fail(str(exc))
-    except OSError as exc:  # e.g. the output folder cannot be created (per-image write errors are reported)
-        return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
-    where = ", ".join(str(out / f"{s}s") for s in strides) if per_dir else str(out)
-    print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
-          f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
-          + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
-    return 1 if report.failed else 0
+        tasks = resolve_tasks(predictor, args.task)
+    except ValueError as exc:
+        return _fail(f"{args.weights}: {exc}")
+    for task in tasks:
+        model = task_predictor(predictor, task)
+        task_out = out / task if len(tasks) > 1 else out
+        try:
+            report = predict_paths(
+                model, paths, task_out, strides=strides, batch_size=batch_size, workers=workers,
+                progress=not args.no_progress, per_stride_dirs=per_dir,
+                palette=loaded.palette if model is predictor else model.palette, on_failure=report_failure,
+            )
+        except PipelineError as exc:
+            return _fail(str(exc))
+        except OSError as exc:  # e.g. the output folder cannot be created
+            return _fail(f"{exc.filename or task_out}: cannot write predictions ({exc.strerror or exc})")
+        where = ", ".join(str(task_out / f"{s}s") for s in strides) if per_dir else str(task_out)
+        print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
+              f"({report.images_per_s:.1f} images/s, {predictor.device}, {predictor.precision})"
+              + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
+        if report.failed:
+            return 1
+    return 0

@@ -1,0 +1,135 @@
+"""Predictor with extra inputs (depth, HHA) and two heads; `fcn predict/evaluate --task` (issue 14 item 4)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("scipy.io")
+
+from fcn_core.cli import main  # noqa: E402
+from fcn_core.data import open_dataset  # noqa: E402
+from fcn_core.data.task_view import task_dataset  # noqa: E402
+from fcn_core.models import forward_tasks  # noqa: E402
+from fcn_core.predictor import Predictor  # noqa: E402
+from fcn_core.task_predictor import TaskPredictor  # noqa: E402
+from fcn_core.weights import load_model, network_input  # noqa: E402
+from tests.paper_app_fixtures import make_nyud, make_siftflow, save_tiny_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def nyud(tmp_path_factory):
+    root = make_nyud(tmp_path_factory.mktemp("p") / "nyud")
+    ds = open_dataset(root)
+    weights = save_tiny_model(root.parent / "rgbd.safetensors", "nyud-fcn32s-color-d", ds)
+    return ds, weights
+
+
+@pytest.fixture(scope="module")
+def sift(tmp_path_factory):
+    root = make_siftflow(tmp_path_factory.mktemp("s") / "sift-flow")
+    ds = open_dataset(root)
+    weights = save_tiny_model(root.parent / "sift.safetensors", "siftflow-fcn16s", ds)
+    return ds, weights
+
+
+def test_depth_net_takes_the_depth_and_says_when_it_is_missing(nyud):
+    ds, weights = nyud
+    loaded = load_model(weights)
+    predictor = Predictor(loaded, device="cpu")
+    assert predictor.extra_inputs == ("depth",)
+    image, depth = ds.image("5001"), ds.depth("5001")
+    with pytest.raises(ValueError, match="needs the depth input"):
+        predictor.predict(image)
+    got = predictor.predict(image, extra={"depth": depth})
+    # the same as the network on network_input(specs, arrays) by hand
+    x = network_input(predictor.input_specs, {"color": image, "depth": depth})
+    with torch.no_grad():
+        logits = loaded.model(torch.from_numpy(x).permute(2, 0, 1)[None])
+    assert np.array_equal(got[32].labels, logits.argmax(1)[0].numpy().astype(np.uint8))
+    # another depth gives another input: the depth is really used
+    assert not np.array_equal(x, network_input(predictor.input_specs, {"color": image, "depth": depth * 3}))
+    from_sample = predictor.predict_sample(ds, "5001")
+    assert np.array_equal(from_sample[32].labels, got[32].labels)
+
+
+def test_two_heads_per_task_results_and_the_plain_return_kept(sift):
+    ds, weights = sift
+    loaded = load_model(weights)
+    predictor = Predictor(loaded, device="cpu")
+    assert predictor.tasks == ("sem", "geo")
+    assert predictor.task_class_names("geo") == ["sky", "horizontal", "vertical"]
+    image = ds.image(ds.stems[0])
+    tasks = predictor.predict_tasks(image)
+    assert set(tasks) == {"sem", "geo"} and set(tasks["geo"]) == {16}
+    with torch.no_grad():
+        ref = forward_tasks(loaded.model, torch.from_numpy(
+            network_input(predictor.input_specs, {"color": image})).permute(2, 0, 1)[None])
+    for task in ("sem", "geo"):
+        assert np.array_equal(tasks[task][16].labels, ref[task][16].argmax(1)[0].numpy().astype(np.uint8))
+    assert tasks["geo"][16].labels.max() <= 2 and tasks["geo"][16].confidence is not None
+    plain = predictor.predict(image)  # unchanged contract: {stride: StrideResult} of the semantic head
+    assert set(plain) == {16} and np.array_equal(plain[16].labels, tasks["sem"][16].labels)
+    geo = TaskPredictor(predictor, "geo")
+    assert geo.num_classes == 3 and np.array_equal(geo.predict(image)[16].labels, tasks["geo"][16].labels)
+
+
+def test_geo_view_of_siftflow_reads_geo_labels_and_own_corrections(sift, tmp_path):
+    ds, _ = sift
+    geo = task_dataset(ds, "geo")
+    lab = geo.label(ds.stems[0])
+    assert lab[0, 0] == 255 and lab[1, 0] == 0 and lab[-1, 0] == 1 and lab[12, 0] == 2
+    assert geo.class_names == ["sky", "horizontal", "vertical"]
+    assert task_dataset(ds, "sem") is ds
+
+
+def test_cli_evaluate_task_all_reports_both_tasks(sift, tmp_path, capsys):
+    ds, weights = sift
+    out = tmp_path / "r.json"
+    rc = main(["evaluate", "--weights", str(weights), "--data", str(ds.root), "--task", "all",
+               "--device", "cpu", "--no-progress", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "semantic (sem):" in text and "geometric (geo):" in text and "horizontal" in text
+    report = json.loads(out.read_text())
+    assert set(report) == {"sem", "geo"}
+    assert list(report["geo"]["per_class"]) == ["sky", "horizontal", "vertical"]
+    assert len(report["sem"]["per_class"]) == 33
+    # the geometric scores are the geometric head against the geometric labels
+    predictor = TaskPredictor(Predictor(load_model(weights), device="cpu"), "geo")
+    gds = task_dataset(ds, "geo")
+    correct = total = 0
+    for stem in ds.stems:
+        gt, pred = gds.label(stem), predictor.predict(ds.image(stem))[16].labels
+        correct += int(((gt == pred) & (gt != 255)).sum())
+        total += int((gt != 255).sum())
+    assert report["geo"]["pixel_acc"] == pytest.approx(correct / total)
+
+
+def test_cli_evaluate_depth_net_reads_the_nyud_depth(nyud, capsys):
+    ds, weights = nyud
+    rc = main(["evaluate", "--weights", str(weights), "--data", str(ds.root), "--device", "cpu",
+               "--no-progress"])
+    assert rc == 0, capsys.readouterr()
+    assert main(["evaluate", "--weights", str(weights), "--data", str(ds.root), "--task", "geo",
+                 "--no-progress"]) == 2
+    assert "not 'geo'" in capsys.readouterr().err
+
+
+def test_cli_predict_task_all_writes_each_head(sift, tmp_path, capsys):
+    ds, weights = sift
+    out = tmp_path / "pred"
+    rc = main(["predict", str(ds.sample(ds.stems[0]).image_path), "--weights", str(weights), "--task", "all",
+               "--stride", "all", "--out", str(out), "--device", "cpu", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    stem = ds.stems[0]
+    geo = np.asarray(Image.open(out / "geo" / "16s" / f"{stem}.png"))
+    sem = np.asarray(Image.open(out / "sem" / "16s" / f"{stem}.png"))
+    assert geo.max() <= 2 and geo.shape == sem.shape
+    expected = Predictor(load_model(weights), device="cpu").predict_tasks(ds.image(stem))
+    assert np.array_equal(geo, expected["geo"][16].labels)
+    assert np.array_equal(sem, expected["sem"][16].labels)
