@@ -20,6 +20,7 @@ from app import class_check, dataset_loading, file_actions, settings, split_filt
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
+from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import ImageResult, InferenceClient
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
         self.compare_notice = CompareNotice(self)  # marks View → Show original ground truth (O)
+        self.task_switch = TaskSwitch(self)  # two-headed nets: the Task toggle; depth / HHA panels
 
     # ------------------------------------------------------------------ construction
     def _connect(self) -> None:

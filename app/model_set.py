@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -30,13 +31,52 @@ class ModelSet:
     precision: str
     arch: str
     info: dict = field(default_factory=dict)
+    tasks: tuple[str, ...] = ("sem",)  # heads of the net: ("sem", "geo") for a two-headed (SIFT Flow) net
+    task: str = "sem"  # the head this set predicts (see for_task)
 
-    def predict(self, image: np.ndarray) -> dict[int, Any]:
-        """``{stride: StrideResult}`` for every stride the set provides (one forward per file)."""
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Inputs besides the photo the nets need (depth, HHA), in order."""
+        names: dict[str, None] = {}
+        for predictor in self.predictors:
+            names.update(dict.fromkeys(getattr(predictor, "extra_inputs", ())))
+        return tuple(names)
+
+    def for_task(self, task: str) -> ModelSet:
+        """The same nets answering with ``task``'s head: its classes, colours, and an id of its own (so cached
+        predictions and scores of the two heads never mix). The first task's set has the file's id."""
+        if task not in self.tasks:
+            raise ModelSetError(f"{self.describe()}: has the task(s) {', '.join(self.tasks)} only, "
+                                f"not {task!r}")
+        from fcn_core.task_predictor import task_predictor
+
+        base_id = self.model_id.split(":", 1)[0]
+        head = task_predictor(self.predictors[0], task)
+        return dataclasses.replace(
+            self, task=task, model_id=base_id if task == self.tasks[0] else f"{base_id}:{task}",
+            num_classes=len(head.class_names), class_names=list(head.class_names),
+            palette=np.asarray(head.palette, np.uint8))
+
+    def predict(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> dict[int, Any]:
+        """``{stride: StrideResult}`` of the set's task for every stride the set provides (one forward per
+        file); ``extra``: depth / HHA arrays for nets that need them."""
         out: dict[int, Any] = {}
         for predictor in self.predictors:
-            out.update(predictor.predict(image))
+            if self.task == self.tasks[0]:
+                out.update(predictor.predict(image, extra=extra))
+            else:
+                out.update(predictor.predict_tasks(image, extra=extra)[self.task])
         return {s: out[s] for s in self.strides if s in out}
+
+    def predict_stem(self, stem: str, image: np.ndarray, dataset=None) -> dict[int, Any]:
+        """Predict a dataset image: the extra inputs the nets need (depth, HHA) are read from ``dataset``'s
+        sample ``stem`` (NYUDv2 readers, or the demo data's Depth/ HHA/ folders)."""
+        extra = None
+        if self.extra_inputs and dataset is not None:
+            from fcn_core.training.tasks import sample_arrays
+
+            extra = sample_arrays(dataset, stem, self.extra_inputs)
+        return self.predict(image, extra=extra)
 
     def describe(self) -> str:
         """Short text for the status bar and window title."""
@@ -88,5 +128,6 @@ def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
         strides=tuple(sorted(seen, reverse=True)), num_classes=first.num_classes,
         class_names=list(first.class_names), palette=np.asarray(first.palette, np.uint8),
         device=str(predictors[0].device), precision=str(predictors[0].precision), arch=arch,
-        info={"metadata": [lm.metadata for lm in loaded]},
+        info={"metadata": [lm.metadata for lm in loaded]}, tasks=tuple(predictors[0].tasks),
+        task=predictors[0].tasks[0],
     )

@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from app.error_log import log_exception
+from app.input_channels import read_channels
 from app.model_set import ModelSet, load_model_set
 from app.workspace import classes_present, image_confusions
 
@@ -43,6 +44,8 @@ class ImageResult:
     score_error: str = ""  # why the image could not be scored (label size / values)
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra channels shown: depth, HHA
+    input_errors: dict[str, str] = field(default_factory=dict)  # channel -> why it could not be read
 
 
 @dataclass
@@ -201,12 +204,16 @@ class InferenceWorker(QObject):
             cached.req_id = req_id
             return cached
         image, gt = self._read(stem)
+        inputs, input_errors = read_channels(self.dataset, stem)
         model_id = models.model_id if models else None
         if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
-                                              classes_present=classes_present(gt)))
-        results = models.predict(image) if (models is not None and need_predictions) else None
-        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt))
+                                              classes_present=classes_present(gt), inputs=inputs,
+                                              input_errors=input_errors))
+        results = (models.predict_stem(stem, image, self.dataset)
+                   if (models is not None and need_predictions) else None)
+        out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
+                          inputs=inputs, input_errors=input_errors)
         if results is not None:
             try:
                 out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
@@ -227,7 +234,7 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = models.predict(image)
+            results = models.predict_stem(stem, image, self.dataset)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
             out.classes_present = classes_present(gt)
@@ -372,6 +379,10 @@ class InferenceClient(QObject):
     def _load_failed(self, serial: int, message: str) -> None:
         if serial == self._load_serial:
             self.models_failed.emit(message)
+
+    def adopt(self, models) -> None:
+        """Hand an already loaded model set to the worker (e.g. another head of the same net)."""
+        self._adopt_models.emit(models)
 
     def forget(self, stem: str) -> None:
         """Invalidate the worker's prefetched copy of an image."""

@@ -22,7 +22,7 @@ SIFT_NAMES = ["coast_arnat59", "street_urb506", "highway_bost178"]
 
 
 def make_nyud(root: Path, *, h: int = 24, w: int = 32, n: int = 3, seed: int = 0) -> Path:
-    """``data/images``, ``data/depth`` (16-bit mm), ``data/hha``, ``segmentation/img_X.mat`` and split lists."""
+    """``data/images``, ``data/depth`` (16-bit mm), ``data/hha``, ``segmentation/img_X.mat``, split lists."""
     import scipy.io
 
     rng = np.random.default_rng(seed)
@@ -35,7 +35,8 @@ def make_nyud(root: Path, *, h: int = 24, w: int = 32, n: int = 3, seed: int = 0
         Image.fromarray(photo).save(root / f"data/images/img_{stem}.png")
         depth = (800 + 3000 * yy + 200 * i + np.zeros((h, w))).astype(np.uint16)  # 800..3800+ mm
         Image.fromarray(depth).save(root / f"data/depth/img_{stem}.png")
-        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(root / f"data/hha/img_{stem}.png")
+        hha = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        Image.fromarray(hha).save(root / f"data/hha/img_{stem}.png")
         seg = rng.integers(0, 41, (h, w)).astype(np.uint8)
         scipy.io.savemat(root / f"segmentation/img_{stem}.mat", {"segmentation": seg})
     (root / "train.txt").write_text("\n".join(stems[:-1]) + "\n")
