@@ -24,6 +24,8 @@ def available_channels(dataset) -> tuple[str, ...]:
     names = getattr(dataset, "input_names", None)
     if names is not None:
         return tuple(n for n in CHANNELS if n in names)
+    if getattr(dataset, "root", None) is None:
+        return ()
     root = Path(dataset.root)
     return tuple(n for n in CHANNELS if (root / SIDECARS[n]).is_dir())
 
