@@ -133,3 +133,27 @@ def test_cli_predict_task_all_writes_each_head(sift, tmp_path, capsys):
     expected = Predictor(load_model(weights), device="cpu").predict_tasks(ds.image(stem))
     assert np.array_equal(geo, expected["geo"][16].labels)
     assert np.array_equal(sem, expected["sem"][16].labels)
+
+
+def test_cli_export_task_geo_writes_the_geometric_labels_with_their_corrections(sift, tmp_path, capsys):
+    import shutil
+
+    from fcn_core.data import write_palette_png
+    from fcn_core.data.labels import read_label
+
+    ds, _ = sift
+    root = tmp_path / "sift-flow"
+    shutil.copytree(ds.root, root)
+    stem = ds.stems[1]
+    fixed = task_dataset(ds, "geo").label(stem).copy()
+    fixed[:4] = 1  # a correction of the geometric labels
+    (root / "corrections" / "geo").mkdir(parents=True)
+    write_palette_png(root / "corrections" / "geo" / f"{stem}.png", fixed, task_dataset(ds, "geo").palette)
+    rc = main(["export", "--data", str(root), "--labels", str(root / "corrections"), "--task", "geo",
+               "--out", str(tmp_path / "out"), "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "class_names.txt").read_text().split() == ["sky", "horizontal", "vertical"]
+    assert np.array_equal(read_label(tmp_path / "out" / "SegmentationClass" / f"{stem}.png"), fixed)
+    other = ds.stems[0]
+    assert np.array_equal(read_label(tmp_path / "out" / "SegmentationClass" / f"{other}.png"),
+                          task_dataset(ds, "geo").label(other))
