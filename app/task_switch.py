@@ -14,6 +14,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from app import class_check, split_filter
+from app.views.task_selector import TaskSelector
 from fcn_core.data.task_view import task_title
 
 
@@ -24,7 +25,11 @@ class TaskSwitch(QObject):
         super().__init__(window)
         self.window = window
         self._results: dict = {}  # task -> its last evaluation result
-        self.selector = window.controls.tasks
+        # at the end of the editing row: the task decides which labels are edited (and the first row is full)
+        self.selector = TaskSelector()
+        self._separator = window.edit_tool_bar.addSeparator()
+        self._action = window.edit_tool_bar.addWidget(self.selector)
+        self._show_selector(False)
         self.selector.task_selected.connect(self.set_task)
         window.dataset_opened.connect(lambda _d: self._available())
         window.models_opened.connect(lambda _m: self._available())
@@ -42,6 +47,11 @@ class TaskSwitch(QObject):
         self._results = {}
         self.selector.set_tasks(ws.tasks)
         self.selector.set_task(ws.task)
+        self._show_selector(len(ws.tasks) > 1)
+
+    def _show_selector(self, shown: bool) -> None:
+        self._separator.setVisible(shown)
+        self._action.setVisible(shown)
 
     def _sync_worker(self) -> None:
         """A new dataset or model opens on the semantic task: the worker drops the other task's views."""

@@ -50,7 +50,7 @@ def sift_window(qtbot, tmp_path, monkeypatch):
 
 
 def _switch(qtbot, w, task: str) -> None:
-    w.controls.tasks.buttons[task].click()
+    w.task_switch.selector.buttons[task].click()
     qtbot.waitUntil(lambda: w.workspace.task == task and w.current_results is not None
                     and w.editing.document is not None and w.editing.document.labels is w.current_gt,
                     timeout=30000)
@@ -59,7 +59,7 @@ def _switch(qtbot, w, task: str) -> None:
 def test_task_toggle_switches_labels_prediction_legend_scores_and_corrections(qtbot, sift_window):
     w, root, weights = sift_window
     ds = open_dataset(root)
-    assert w.controls.tasks.isVisible() and list(w.controls.tasks.buttons) == ["sem", "geo"]
+    assert w.task_switch.selector.isVisible() and list(w.task_switch.selector.buttons) == ["sem", "geo"]
     stem = w.current_stem
     assert np.array_equal(w.current_gt, ds.label(stem)) and w.legend.dataset_rows == 33
     qtbot.waitUntil(lambda: stem in w.workspace.book.rows, timeout=30000)
@@ -116,13 +116,13 @@ def test_nyud_depth_panel_and_the_depth_fed_to_the_net(qtbot, tmp_path, monkeypa
     w = _open(qtbot, tmp_path, monkeypatch, root, weights)
     try:
         stem = w.current_stem
-        assert not w.controls.tasks.isVisible()
+        assert not w.task_switch.selector.isVisible()
         depth_panel = w.panels["depth"]
         qtbot.waitUntil(lambda: depth_panel.isVisible(), timeout=10000)
         d = ds.depth(stem)
         near, far = np.percentile(d, 1) / 1000, np.percentile(d, 99) / 1000
         title = depth_panel.title.text()
-        assert f"{near:.2f} m (red)" in title and f"{far:.2f} m (blue)" in title
+        assert title == f"Depth red {near:.2f} – blue {far:.2f} m"
         assert w.panels["hha"].isVisible()
         assert np.array_equal(w.panels["hha"].image_item.image[..., :3], ds.hha(stem))
         expected = Predictor(load_model(weights), device="cpu").predict(ds.image(stem), extra={"depth": d})

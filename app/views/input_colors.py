@@ -13,7 +13,8 @@ DEPTH_LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_S
 
 
 def _metres(value: float) -> str:
-    return f"{value / 1000:.2f} m"
+    m = value / 1000
+    return f"{m:.1f}" if m >= 10 else f"{m:.2f}"
 
 
 def depth_rgba(depth: np.ndarray) -> tuple[np.ndarray, str]:
@@ -32,7 +33,7 @@ def depth_rgba(depth: np.ndarray) -> tuple[np.ndarray, str]:
     index = np.clip(np.rint(scaled * 255), 0, 255).astype(np.uint8)
     valid = np.isfinite(d) & (d > 0)
     rgba[..., :3] = np.where(valid[..., None], DEPTH_LUT[index], 0)
-    return rgba, f"Depth {_metres(near)} (red) – {_metres(far)} (blue)"
+    return rgba, f"Depth red {_metres(near)} – blue {_metres(far)} m"
 
 
 def hha_rgb(hha: np.ndarray) -> tuple[np.ndarray, str]:

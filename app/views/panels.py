@@ -16,6 +16,10 @@ PANEL_TITLES = {
     "error": "Errors", "confidence": "Confidence", "depth": "Depth", "hha": "HHA",
 }
 INPUT_PANELS = ("depth", "hha")
+INPUT_TIPS = {
+    "depth": "Depth input in metres (1st to 99th percentile): near red, far blue; black: no depth",
+    "hha": "HHA encoding of depth as R, G, B: horizontal disparity, height above ground, angle with gravity",
+}
 
 
 class PanelGrid(QWidget):
@@ -97,6 +101,7 @@ class PanelGrid(QWidget):
                 panel.show_rgb(rgb)
                 self.input_titles[name] = title
                 panel.set_subtitle(title)
+                panel.title.setToolTip(INPUT_TIPS[name])
             elif name in errors:
                 panel.show_rgb(None)
                 self.input_titles[name] = f"{PANEL_TITLES[name]}: {errors[name]}"

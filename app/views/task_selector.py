@@ -18,7 +18,7 @@ class TaskSelector(QWidget):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(12, 0, 0, 0)
+        self._layout.setContentsMargins(4, 0, 4, 0)
         self._layout.setSpacing(0)
         self._layout.addWidget(QLabel("Task "))
         self.buttons: dict[str, QToolButton] = {}

@@ -7,11 +7,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlid
 
 from app.views.colorize import CONFIDENCE_MODES, ERROR_MODES
 from app.views.stride_selector import StrideSelector
-from app.views.task_selector import TaskSelector
 
 
 class ViewControls(QWidget):
-    """Stride (and for two-headed nets task) toggles, overlay opacity, error / confidence colouring."""
+    """Stride segmented control, overlay opacity slider and the error / confidence colouring choices."""
 
     opacity_changed = Signal(float)
     error_mode_changed = Signal(str)
@@ -20,7 +19,6 @@ class ViewControls(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.strides = StrideSelector(self)
-        self.tasks = TaskSelector(self)  # semantic / geometric, two-headed nets only
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(55)
@@ -37,7 +35,6 @@ class ViewControls(QWidget):
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(QLabel("Stride "))
         layout.addWidget(self.strides)
-        layout.addWidget(self.tasks)
         layout.addSpacing(16)
         layout.addWidget(QLabel("Overlay "))
         layout.addWidget(self.opacity)
