@@ -95,6 +95,9 @@ def test_task_toggle_switches_labels_prediction_legend_scores_and_corrections(qt
     ed.set_brush_size(3)
     gh.drag(w.panels["gt"], [(5, 3), (30, 3)])
     assert (ed.document.labels[3, 8:28] == 1).all()
+    ed.saver.autosave()  # no recovery file: it is per (dataset, image) and would restore as semantic labels
+    qtbot.waitUntil(lambda: not w.jobs.busy(), timeout=10000)
+    assert not ed.saver.recovery_file(stem).exists()
     qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not ed.document.is_modified, timeout=10000)
     saved = root / "corrections" / "geo" / f"{stem}.png"
