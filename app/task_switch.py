@@ -26,10 +26,9 @@ class TaskSwitch(QObject):
         self.window = window
         self._results: dict = {}  # task -> its last evaluation result
         # at the end of the editing row: the task decides which labels are edited (and the first row is full)
-        self.selector = TaskSelector()
-        self._separator = window.edit_tool_bar.addSeparator()
-        self._action = window.edit_tool_bar.addWidget(self.selector)
-        self._show_selector(False)
+        self.selector = TaskSelector(window.edit_tool_bar)
+        self.selector.hide()
+        self._separator = self._action = None  # added to the tool bar with the first two-headed net
         self.selector.task_selected.connect(self.set_task)
         window.dataset_opened.connect(lambda _d: self._available())
         window.models_opened.connect(lambda _m: self._available())
@@ -50,6 +49,11 @@ class TaskSwitch(QObject):
         self._show_selector(len(ws.tasks) > 1)
 
     def _show_selector(self, shown: bool) -> None:
+        if self._action is None:
+            if not shown:
+                return
+            bar = self.window.edit_tool_bar
+            self._separator, self._action = bar.addSeparator(), bar.addWidget(self.selector)
         self._separator.setVisible(shown)
         self._action.setVisible(shown)
 

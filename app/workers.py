@@ -210,8 +210,7 @@ class InferenceWorker(QObject):
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
                                               classes_present=classes_present(gt), inputs=inputs,
                                               input_errors=input_errors))
-        results = (models.predict_stem(stem, image, self.dataset)
-                   if (models is not None and need_predictions) else None)
+        results = self._predict(stem, image) if (models is not None and need_predictions) else None
         out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
                           inputs=inputs, input_errors=input_errors)
         if results is not None:
@@ -221,6 +220,13 @@ class InferenceWorker(QObject):
                 out.score_error = str(exc)
         out.seconds = time.perf_counter() - t0
         return out
+
+    def _predict(self, stem: str, image: np.ndarray) -> dict[int, Any]:
+        """The model set's prediction of a dataset image, with the sample's extra inputs (depth, HHA)."""
+        predict_stem = getattr(self.models, "predict_stem", None)
+        if predict_stem is None:  # a model set that only takes photos
+            return self.models.predict(image)
+        return predict_stem(stem, image, self.dataset)
 
     def _score(self, run_id: int, stem: str, labels: np.ndarray | None = None) -> ScoredImage:
         """Predict ``stem`` and score it against its labels (given, or the dataset's)."""
@@ -234,7 +240,7 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = models.predict_stem(stem, image, self.dataset)
+            results = self._predict(stem, image)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
             out.classes_present = classes_present(gt)

@@ -9,7 +9,8 @@ from fcn_core.data.task_view import task_title
 
 
 class TaskSelector(QWidget):
-    """Emits ``task_selected(str)`` ("sem" / "geo") when the user picks a task; shown only with two tasks."""
+    """Emits ``task_selected(str)`` ("sem" / "geo") when the user picks a task (whoever holds it shows it only
+    for two tasks)."""
 
     task_selected = Signal(str)
 
@@ -26,7 +27,7 @@ class TaskSelector(QWidget):
         self.set_tasks(())
 
     def set_tasks(self, tasks) -> None:
-        """One button per task ("semantic", "geometric"); hidden with fewer than two."""
+        """One button per task ("semantic", "geometric")."""
         tasks = tuple(tasks)
         if tasks != tuple(self.buttons):
             for b in self.buttons.values():
@@ -43,7 +44,6 @@ class TaskSelector(QWidget):
                 self.group.addButton(b)
                 self._layout.addWidget(b)
                 self.buttons[task] = b
-        self.setVisible(len(tasks) > 1)
 
     def set_task(self, task: str) -> None:
         """Check a task's button without emitting."""
