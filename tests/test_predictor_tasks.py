@@ -157,3 +157,21 @@ def test_cli_export_task_geo_writes_the_geometric_labels_with_their_corrections(
     other = ds.stems[0]
     assert np.array_equal(read_label(tmp_path / "out" / "SegmentationClass" / f"{other}.png"),
                           task_dataset(ds, "geo").label(other))
+
+
+def test_cli_predict_depth_net_reads_the_depth_beside_the_photos(nyud, tmp_path, capsys):
+    ds, weights = nyud
+    photo = ds.sample("5002").image_path  # data/images/img_5002.png; its depth is data/depth/img_5002.png
+    out = tmp_path / "pred"
+    rc = main(["predict", str(photo), "--weights", str(weights), "--out", str(out), "--device", "cpu",
+               "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    got = np.asarray(Image.open(out / "img_5002.png"))
+    predictor = Predictor(load_model(weights), device="cpu")
+    expected = predictor.predict(ds.image("5002"), extra={"depth": ds.depth("5002")})
+    assert np.array_equal(got, expected[32].labels)
+    empty = tmp_path / "no-depth"
+    empty.mkdir()
+    rc = main(["predict", str(photo), "--weights", str(weights), "--out", str(tmp_path / "p2"), "--depth",
+               str(empty), "--device", "cpu", "--no-progress"])
+    assert rc == 1 and f"no depth file img_5002.png in {empty}" in capsys.readouterr().err

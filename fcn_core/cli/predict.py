@@ -35,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", choices=("sem", "geo", "all"), default=None,
                    help="head of a two-headed net (SIFT Flow): sem (default), geo (geometric: sky, "
                    "horizontal, vertical) or all (writes OUT/sem/ and OUT/geo/)")
+    p.add_argument("--depth", metavar="DIR", default=None,
+                   help="depth PNGs (<stem>.png) for a net that takes depth (default: ../depth/ or ../Depth/ "
+                   "beside the images' folder, as NYUDv2 and fcn demo-data --depth keep them)")
+    p.add_argument("--hha", metavar="DIR", default=None,
+                   help="HHA PNGs (<stem>.png) for a net that takes HHA (default: ../hha/ or ../HHA/)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -110,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
         tasks = resolve_tasks(predictor, args.task)
     except ValueError as exc:
         return _fail(f"{args.weights}: {exc}")
+    extra = None
+    if predictor.extra_inputs:
+        from fcn_core.extra_inputs import extra_reader
+
+        folders = {name: Path(d) if d else None for name, d in (("depth", args.depth), ("hha", args.hha))}
+        extra = extra_reader(predictor.extra_inputs, folders)
     for task in tasks:
         model = task_predictor(predictor, task)
         task_out = out / task if len(tasks) > 1 else out
@@ -118,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
                 model, paths, task_out, strides=strides, batch_size=batch_size, workers=workers,
                 progress=not args.no_progress, per_stride_dirs=per_dir,
                 palette=loaded.palette if model is predictor else model.palette, on_failure=report_failure,
+                extra_inputs=extra,
             )
         except PipelineError as exc:
             return _fail(str(exc))
