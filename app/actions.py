@@ -25,6 +25,9 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("open_dataset", "Open &dataset…", "file", ("Ctrl+O",), "Open a dataset folder"),
     ActionSpec("open_models", "Open &model(s)…", "file", ("Ctrl+M",),
                "Open one multi-stride checkpoint, or separate 32s/16s/8s checkpoints as a set"),
+    ActionSpec("open_predictions", "Open &predictions…", "file", ("Ctrl+Shift+M",),
+               "Open a folder of stored predictions instead of a model: label images of any model matched by "
+               "name, or the 32s/16s/8s folders of `fcn predict --stride all`"),
     ActionSpec("save_screenshot", "Save &screenshot…", "file", (), "Save the window as a PNG"),
     ActionSpec("quit", "&Quit", "file", ("Ctrl+Q",), separator_before=True),  # stays last (see menu_end)
     ActionSpec("stride_32", "FCN-&32s", "view", ("Ctrl+1",), "Show the 32-stride prediction", True),

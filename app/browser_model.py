@@ -49,6 +49,14 @@ class ImageTableModel(QAbstractTableModel):
         self.held: str | None = None
         self._held_scores: dict[int, dict] = {}
         self._held_corrected = False
+        self.confidence_note = ""  # e.g. "no confidence stored": the Conf column says so instead of numbers
+
+    def set_confidence_note(self, note: str) -> None:
+        """Say ``note`` in the Conf column instead of numbers ("" = show the mean confidence)."""
+        self.confidence_note = note
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 4), self.index(len(self.rows) - 1, 4))
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 4, 4)
 
     def hold(self, stem: str | None) -> None:
         """Freeze the sort keys of ``stem`` (the image on screen); the row held before sorts by what it
@@ -136,6 +144,8 @@ class ImageTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            if section == 4 and self.confidence_note:
+                return f"{COLUMN_TIPS[section]}: {self.confidence_note}"
             return COLUMN_TIPS[section]
         return None
 
@@ -147,6 +157,8 @@ class ImageTableModel(QAbstractTableModel):
             return row.stem
         if col == 5:
             return self._held_corrected if held else row.corrected
+        if col == 4 and self.confidence_note:
+            return None
         scores = self._held_scores if held else row.scores
         v = scores.get(self.stride, {}).get(SCORE_KEYS[col])
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
@@ -161,6 +173,8 @@ class ImageTableModel(QAbstractTableModel):
                 return row.stem + ("  ⚠" if row.error else "")
             if col == 5:
                 return "yes" if v else ""
+            if col == 4 and self.confidence_note:
+                return "n/a"
             if v is None:
                 return ""
             return f"{100 * v:.1f}" if col in (1, 2, 3) else f"{v:.2f}"
@@ -168,6 +182,8 @@ class ImageTableModel(QAbstractTableModel):
             return self.value(row, col, for_sort=True)
         if role == Qt.ItemDataRole.ToolTipRole and row.error:
             return row.error
+        if role == Qt.ItemDataRole.ToolTipRole and col == 4 and self.confidence_note:
+            return self.confidence_note
         if role == Qt.ItemDataRole.ForegroundRole and row.error:
             return QColor(220, 80, 80)
         if role == Qt.ItemDataRole.TextAlignmentRole and col > 0:

@@ -36,13 +36,14 @@ def scan_classes(dataset, report, should_stop) -> int:
     return len(dataset.stems)
 
 
-def open_dataset_job(path: Path):
-    """A job (``app.jobs``) that lists the dataset at ``path`` (corrected labels replacing originals)."""
+def open_dataset_job(path: Path, format: str | None = None):
+    """A job (``app.jobs``) that lists the dataset at ``path`` (corrected labels replacing originals), as
+    ``format`` (a ``fcn_core.data.formats`` name) or detected."""
     from fcn_core.data import open_dataset
 
     def job(_progress, _should_stop):
         labels_dir = corrections_dir(path) if path.is_dir() else None
-        return open_dataset(path, labels_dir=labels_dir)
+        return open_dataset(path, labels_dir=labels_dir, format=format)
 
     return job
 

@@ -107,7 +107,13 @@ class LabelDocument:
         self._undo: deque[_Step] = deque(maxlen=max_history)
         self._redo: list[_Step] = []
         self._stroke: list[_Diff] | None = None
-        self._saved_id = 0  # id of the history top when last saved (0 = the unedited state)
+        self._base_id = 0  # the state below the oldest undo step (a dropped step's id once the cap drops one)
+        # the labels as last saved / opened (None: unknown, always modified). ``is_modified`` compares
+        # pixels, not history positions: a step dropped by the history cap keeps its pixels while the
+        # history no longer reaches the saved state (an "all undone" document that still differs).
+        self._saved: np.ndarray | None = self.labels.copy()
+        self._version = 0  # bumped by every change of ``labels``
+        self._modified_cache: tuple[int, bool] | None = None
         self._listeners: list[Callable[[Rect], None]] = []
 
     # -- state ---------------------------------------------------------------------------------------------
@@ -117,21 +123,36 @@ class LabelDocument:
 
     @property
     def is_modified(self) -> bool:
-        """True when the labels differ (by history) from the last saved / opened state."""
-        return self._top_id() != self._saved_id
+        """True exactly when the labels differ from the last saved / opened state (pixel comparison, done
+        once per change), or after :meth:`mark_unsaved`."""
+        if self._saved is None:
+            return True
+        if self._modified_cache is None or self._modified_cache[0] != self._version:
+            self._modified_cache = (self._version, not np.array_equal(self.labels, self._saved))
+        return self._modified_cache[1]
 
     @property
     def state_id(self) -> int:
         """Identifies the current history state (changes with every edit, undo and redo)."""
         return self._top_id()
 
-    def mark_saved(self, state_id: int | None = None) -> None:
-        """Record the current state (or the earlier ``state_id`` a background save wrote) as saved."""
-        self._saved_id = self._top_id() if state_id is None else state_id
+    def mark_saved(self, state_id: int | None = None, labels: np.ndarray | None = None) -> None:
+        """Record the current state as saved, or the earlier ``state_id`` a background save wrote (its
+        ``labels`` snapshot when the caller has it, else rebuilt from the history; a state the history no
+        longer reaches leaves the document modified)."""
+        if labels is not None:
+            if labels.shape != self.shape:
+                raise ValueError(f"saved labels {labels.shape} do not match the document {self.shape}")
+            saved = np.array(labels, dtype=np.uint8, copy=True)
+        elif state_id is None:
+            saved = self.labels.copy()
+        else:
+            saved = self._labels_at(state_id)
+        self._saved, self._modified_cache = saved, None
 
     def mark_unsaved(self) -> None:
-        """Force the modified state (e.g. labels restored from a recovery file)."""
-        self._saved_id = -1
+        """Force the modified state (e.g. labels restored from a recovery file) until the next save."""
+        self._saved, self._modified_cache = None, None
 
     @property
     def can_undo(self) -> bool:
@@ -147,7 +168,28 @@ class LabelDocument:
         return sum(d.nbytes for s in steps for d in s.diffs)
 
     def _top_id(self) -> int:
-        return self._undo[-1].id if self._undo else 0
+        return self._undo[-1].id if self._undo else self._base_id
+
+    def _labels_at(self, state_id: int) -> np.ndarray | None:
+        """A copy of the labels at history state ``state_id`` (undo or redo side), None when unreachable."""
+        if state_id == self._top_id():
+            return self.labels.copy()
+        out = self.labels.copy()
+        steps = list(self._undo)
+        for i in range(len(steps) - 1, -1, -1):
+            for d in reversed(steps[i].diffs):
+                y0, y1, x0, x1 = d.rect
+                out[y0:y1, x0:x1][d.mask()] = d.old
+            if (steps[i - 1].id if i > 0 else self._base_id) == state_id:
+                return out
+        out = self.labels.copy()
+        for step in reversed(self._redo):
+            for d in step.diffs:
+                y0, y1, x0, x1 = d.rect
+                out[y0:y1, x0:x1][d.mask()] = d.new
+            if step.id == state_id:
+                return out
+        return None
 
     def add_listener(self, fn: Callable[[Rect], None]) -> None:
         """Call ``fn(rect)`` after every change of ``labels``."""
@@ -200,6 +242,8 @@ class LabelDocument:
         return _Diff.from_mask(rect, mask, _compact(old[mask]), _compact(new))
 
     def _push(self, step: _Step) -> None:
+        if self._undo.maxlen is not None and len(self._undo) == self._undo.maxlen:
+            self._base_id = self._undo[0].id  # the oldest step is dropped: its state is the new bottom
         self._undo.append(step)
         self._redo.clear()
 
@@ -253,6 +297,7 @@ class LabelDocument:
         return rect
 
     def _changed(self, rect: Rect) -> None:
+        self._version += 1
         self._update_edited(rect)
         self._notify(rect)
 
@@ -376,6 +421,7 @@ class LabelDocument:
         for d in diffs:
             y0, y1, x0, x1 = d.rect
             self.labels[y0:y1, x0:x1][d.mask()] = d.old if use_old else d.new
+            self._version += 1
             self._update_edited(d.rect)
             total = _union(total, d.rect)
         if total is not None:

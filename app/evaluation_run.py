@@ -74,12 +74,12 @@ class EvaluationRun(QObject):
 
     def start(self, stems: list[str]) -> None:
         """Score ``stems`` at every stride; the workspace's totals count exactly these images."""
+        self.running = True  # first: emptying the totals below must not repaint the last result as NaN
         self.workspace.book.start_set()
         self.image_seconds, self._failed = [], []
         self._total, self._done = len(stems), 0
         self._t0 = time.perf_counter()
         self._model_id = self.workspace.model_id
-        self.running = True
         self.run_id = self.client.evaluate(stems)
 
     def cancel(self) -> None:

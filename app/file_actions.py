@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 
 from app import settings
 
@@ -69,6 +69,42 @@ def ask_models(parent: QWidget) -> list[str]:
     return list(files)
 
 
+def ask_predictions(parent: QWidget) -> str | None:
+    """Folder dialog for stored predictions (label images matched by name, or 32s/16s/8s folders)."""
+    ds = getattr(parent, "dataset", None)
+    start = _existing_folder(*(Path(e[0]).parent for e in settings.recent("predictions")[:1]),
+                             Path(ds.root).parent if ds is not None else None)
+    path = QFileDialog.getExistingDirectory(parent, "Open predictions folder", start)
+    return path or None
+
+
+def format_candidates(path: str) -> tuple[list[str], str | None]:
+    """(names of the dataset formats that recognise the folder, the one detection would pick)."""
+    from fcn_core.data.formats import detect_format, detect_formats
+
+    try:
+        return [f.name for f in detect_formats(path)], detect_format(path).name
+    except (OSError, ValueError):
+        return [], None
+
+
+def ask_format(parent: QWidget, path: str) -> tuple[bool, str | None]:
+    """Which format to open ``path`` as: ``(True, None)`` = detect (exactly one format recognises it);
+    otherwise the user picks from every format (``(False, None)`` when cancelled)."""
+    from fcn_core.data.formats import format_names
+
+    found, detected = format_candidates(path)
+    if len(found) == 1:
+        return True, None
+    names = format_names()
+    first = found[0] if found else (detected or names[-1])
+    why = (f"{Path(path).name} looks like {' and '.join(found)}." if found
+           else f"No dataset layout was recognised in {Path(path).name} (only image files).")
+    name, ok = QInputDialog.getItem(parent, "Dataset format", f"{why}\nOpen it as:", names,
+                                    names.index(first), False)
+    return (bool(ok), str(name) if ok else None)
+
+
 def fill_recent_menu(menu: QMenu, window) -> None:
     """Rebuild the File ▸ Recent submenu from the saved lists."""
     menu.clear()
@@ -82,7 +118,13 @@ def fill_recent_menu(menu: QMenu, window) -> None:
         act = menu.addAction("Model: " + ", ".join(Path(p).name for p in entry))
         act.setToolTip("\n".join(entry))
         act.triggered.connect(lambda _=False, ps=entry: window.open_models(ps))
-    if not datasets and not models:
+    stored = settings.recent("predictions")
+    if stored and (datasets or models):
+        menu.addSeparator()
+    for entry in stored:
+        act = menu.addAction(f"Predictions: {entry[0]}")
+        act.triggered.connect(lambda _=False, p=entry[0]: window.open_predictions(p))
+    if not datasets and not models and not stored:
         menu.addAction("(none yet)").setEnabled(False)
     else:
         menu.addSeparator()

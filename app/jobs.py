@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 from superqt.utils import create_worker
 
@@ -77,19 +78,28 @@ class Job(QObject):
     def isRunning(self) -> bool:  # noqa: N802 - the QThread spelling the callers used
         return self.running
 
+    def _alive(self) -> bool:
+        # A job can outlive its window (deleted while a save was still being written): its answer then has
+        # nobody to go to, and calling back into deleted widgets would crash the process.
+        parent = self.parent()
+        return shiboken6.isValid(self) and (parent is None or shiboken6.isValid(parent))
+
     def _returned(self, result: Any) -> None:
         self.result = result
-        self.succeeded.emit(result)
+        if self._alive():
+            self.succeeded.emit(result)
 
     def _errored(self, exc: BaseException) -> None:
         if not isinstance(exc, ValueError | OSError):  # a bug, not a bad file: keep the traceback
             log_exception(self.name, exc)
         self.error = describe_error(exc)
-        self.failed.emit(self.error)
+        if self._alive():
+            self.failed.emit(self.error)
 
     def _finished(self) -> None:
         self.running, self.done = False, True
-        self.finished.emit()
+        if self._alive():
+            self.finished.emit()
 
 
 class JobRunner(QObject):

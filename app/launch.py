@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +25,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset folder (VOC layout, index PNGs, labelme, images)")
     p.add_argument("--weights", metavar="FILE", nargs="+",
                    help="one multi-stride checkpoint, or separate 32s/16s/8s checkpoints (one stride each)")
+    p.add_argument("--predictions", metavar="DIR",
+                   help="stored predictions instead of a model: a folder of label images matched to the "
+                        "dataset's images by name, or the 32s/ 16s/ 8s/ folders of `fcn predict --stride "
+                        "all` (with confidence/ and margin/ from --save-confidence); needs --data")
+    p.add_argument("--format", dest="data_format", metavar="NAME", default=None,
+                   help="dataset format instead of detecting it (as `fcn --format`: cityscapes, kitti, "
+                        "ade20k, mapillary, camvid, camvid32, voc, index, labelme, images, ...)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                   help="auto: ONNX Runtime for fp32 on the CPU when installed (same labels as torch, "
+                   "faster), else torch")
+    p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
+                   help="working memory of one forward pass; larger images are predicted in overlapping "
+                   "tiles with the same labels (default 1024)")
     p.add_argument("--image", metavar="STEM", help="image to show first")
     p.add_argument("--stride", type=int, choices=(32, 16, 8), help="stride to show first")
     p.add_argument("--split", metavar="NAME",
@@ -80,7 +97,23 @@ def demo_paths() -> tuple[Path, list[Path]]:
     return Path(data), models
 
 
-def _split_problem(split: str, data) -> str | None:
+def _arguments_problem(args) -> str | None:
+    """What is wrong with ``--predictions`` / ``--format`` (None when nothing)."""
+    if args.predictions is not None:
+        if args.weights:
+            return "give either --weights (a model) or --predictions (stored predictions), not both"
+        if args.data is None:
+            return "--predictions needs a dataset (--data DATASET): predictions hold class indices"
+    if args.data_format is not None:
+        from fcn_core.data.formats import format_names
+
+        if args.data_format.lower() not in format_names():
+            return (f"unknown dataset format {args.data_format!r}; known formats: "
+                    f"{', '.join(format_names())}")
+    return None
+
+
+def _split_problem(split: str, data, data_format: str | None = None) -> str | None:
     """Why ``--split`` cannot be honoured for dataset folder ``data`` (None when it can, or when the dataset
     itself cannot be opened: the window then says why)."""
     from app.split_filter import unknown_split_message
@@ -89,14 +122,62 @@ def _split_problem(split: str, data) -> str | None:
     if data is None:
         return "--split needs a dataset (--data DATASET)"
     try:
-        dataset = open_dataset(data)  # lists files only (cheap); the window opens it again
+        dataset = open_dataset(data, format=data_format)  # lists files only (cheap); the window reopens it
     except Exception:  # noqa: BLE001 - reported by the window like any unreadable dataset
         return None
     return unknown_split_message(split, data, dataset.splits)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the GUI; returns the process exit status."""
+def prepare_demo_in_background(window, on_ready):
+    """First start: the window is already up; the demo data (about 10 s of drawing on 2 cores) is generated
+    on a thread while a centred note and the status bar say so, then ``on_ready(data, weights)`` opens it
+    (a failure is reported in the window)."""
+    from PySide6.QtCore import QTimer
+
+    from app.views.busy_note import BusyNote
+    from fcn_core.resources import ensure_demo_dataset
+
+    def prepare(_progress, _stop):
+        data = ensure_demo_dataset()
+        try:
+            return demo_paths()
+        except FileNotFoundError as exc:  # no bundled model: the demo images can still be browsed
+            return data, [], f"cannot prepare the bundled demo: {exc}"
+
+    note = BusyNote(window.centralWidget(), "Preparing the demo data …\n(first start only, about 10 s)")
+    ticks = QTimer(window)
+    ticks.setInterval(1000)
+    elapsed = {"s": 0}
+
+    def tick() -> None:
+        elapsed["s"] += 1
+        window.status_bar.showMessage(f"Preparing the demo data (first start only) … {elapsed['s']} s")
+
+    def finished(found) -> None:
+        ticks.stop()
+        note.close()
+        window.status_bar.showMessage("Demo data ready: opening it …", 4000)
+        on_ready(found[0], found[1])
+        if len(found) > 2:
+            window.report_error(found[2], modal_box=False)
+
+    def failed(message: str) -> None:
+        ticks.stop()
+        note.close()
+        window.report_error(f"Cannot prepare the bundled demo: {message.splitlines()[0]}", modal_box=False)
+
+    ticks.timeout.connect(tick)
+    window.status_bar.showMessage("Preparing the demo data (first start only) …")
+    ticks.start()
+    # a job like every other: closing meanwhile joins it (the generation is atomic) rather than killing it
+    task = window.jobs.start(prepare, name="demo data", on_done=finished, on_error=failed)
+    window.demo_task = task  # kept alive (and reachable from tests) while it runs
+    return task
+
+
+def start(argv: list[str] | None = None):
+    """Create the application and the shown main window for ``argv``: ``(app, window, status)``, or an
+    exit status when the arguments are wrong. ``main`` runs the event loop on top."""
     args = build_parser().parse_args(argv)
     if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -113,8 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
     data, weights = args.data, args.weights
+    problem = _arguments_problem(args)
+    if problem:
+        print(f"fcn-studio: error: {problem}", file=sys.stderr)
+        return 2
     demo_problem = None
-    if data is None and weights is None:
+    demo_later = (data is None and weights is None and args.predictions is None and not _demo_ready())
+    if data is None and weights is None and args.predictions is None and not demo_later:
         try:
             data, weights = demo_paths()
         except Exception as exc:  # noqa: BLE001 - the window still opens, with the reason shown
@@ -126,12 +212,13 @@ def main(argv: list[str] | None = None) -> int:
                 data = ensure_demo_dataset()
             except Exception:  # noqa: BLE001
                 data = None
-    if args.split:
-        problem = _split_problem(args.split, data)
+    if args.split and not demo_later:
+        problem = _split_problem(args.split, data, args.data_format)
         if problem:
             print(f"fcn-studio: error: {problem}", file=sys.stderr)
             return 2
-    window = MainWindow(device=args.device, precision=args.precision)
+    window = MainWindow(device=args.device, precision=args.precision, backend=args.backend)
+    window.memory_mb = args.memory_mb
     window.split_choice = args.split
     if demo_problem:
         QTimer.singleShot(0, lambda: window.report_error(demo_problem, modal_box=False))
@@ -161,12 +248,20 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
             app.quit()
 
+        def cannot_open(message: str) -> None:  # nothing to wait for: say why and stop now
+            print(f"fcn-studio: error: {message}", file=sys.stderr)
+            status["code"] = 2
+            window.close()
+            app.quit()
+
         window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
+        window.dataset_failed.connect(cannot_open)
         window.error_reported.connect(lambda msg: print(f"fcn-studio: {msg}", file=sys.stderr))
         QTimer.singleShot(int(args.timeout * 1000), give_up)
     window.initial_stem = args.image
     if args.evaluate:
-        pending = {"data": data is not None, "model": bool(weights)}
+        pending = {"data": data is not None or demo_later,
+                   "model": bool(weights) or args.predictions is not None or demo_later}
 
         def maybe_evaluate(kind: str) -> None:
             pending[kind] = False
@@ -177,12 +272,36 @@ def main(argv: list[str] | None = None) -> int:
         window.models_opened.connect(lambda _m: maybe_evaluate("model"))
     if weights:
         window.open_models(weights)
+    if args.predictions:
+        window.open_predictions(args.predictions)  # read once the dataset is open
     if data:
-        window.open_dataset(data)
+        window.open_dataset(data, format=args.data_format)
     if maximise:
         window.showMaximized()
     else:
         window.show()
+    if demo_later:
+        def open_demo(demo_data, demo_weights) -> None:
+            if demo_weights:
+                window.open_models(demo_weights)
+            window.open_dataset(demo_data)
+
+        prepare_demo_in_background(window, open_demo)
+    return app, window, status
+
+
+def _demo_ready() -> bool:
+    from fcn_core.resources import demo_dataset_ready
+
+    return demo_dataset_ready()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the GUI; returns the process exit status."""
+    started = start(argv)
+    if isinstance(started, int):
+        return started
+    app, _window, status = started
     code = app.exec()
     return status["code"] or code
 

@@ -20,11 +20,12 @@ from app import class_check, dataset_loading, file_actions, settings, split_filt
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
+from app.region_review import RegionReview
 from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import ImageResult, InferenceClient
-from app.workspace import Workspace
+from app.workspace import Workspace, mean_confidence
 
 
 def _workspace_attr(name: str, doc: str) -> property:
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
     gt_labels_changed = Signal(object)  # (y0, y1, x0, x1) or None
     first_view_ready = Signal()  # the first image (with predictions when a model is loaded) is on screen
     dataset_opened = Signal(object)
+    dataset_failed = Signal(str)  # the dataset could not be opened (the message names it)
     models_opened = Signal(object)
     error_reported = Signal(str)
 
@@ -82,11 +84,15 @@ class MainWindow(QMainWindow):
     def loaded_models(self) -> list:
         return [] if self.model_set is None else [p.loaded for p in self.model_set.predictors]
 
-    def __init__(self, *, device: str | None = None, precision: str = "fp32", parent: QWidget | None = None):
+    def __init__(self, *, device: str | None = None, precision: str = "fp32", backend: str = "torch",
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("FCN Studio")
         self.setAcceptDrops(True)
         self.device, self.precision = device, precision
+        self.memory_mb: float | None = None  # working memory of one forward pass (larger images: tiles)
+        self.backend = backend  # "torch", or "auto"/"onnxruntime": ONNX Runtime on the CPU (same labels)
+        self.prediction_note = ""  # what the shown prediction did beyond one pass (tiles)
         self.workspace = Workspace()
         self.current_scores: dict[int, dict] = {}  # the shown image's scores (live while editing)
         self._last_prediction_s: float | None = None
@@ -96,6 +102,7 @@ class MainWindow(QMainWindow):
         self.client = InferenceClient(self)
         self._waiting_models = False
         self._requested_stem: str | None = None
+        self._predictions_folder: str | None = None  # stored predictions open or waiting for a dataset
         self.initial_stem: str | None = None  # shown first when the next dataset opens (--image)
         self.split_choice: str | None = None  # split picked in this session (--split); None: "val" or all
         self._first_view_sent = False
@@ -107,6 +114,7 @@ class MainWindow(QMainWindow):
         self._connect()
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
+        self.regions = RegionReview(self)  # the Regions dock and its keys (issue 13)
         self.compare_notice = CompareNotice(self)  # marks View → Show original ground truth (O)
         self.task_switch = TaskSwitch(self)  # two-headed nets: the Task toggle; depth / HHA panels
 
@@ -115,6 +123,7 @@ class MainWindow(QMainWindow):
         a = self.actions
         a.open_dataset.triggered.connect(self._ask_dataset)
         a.open_models.triggered.connect(self._ask_models)
+        a.open_predictions.triggered.connect(self._ask_predictions)
         a.save_screenshot.triggered.connect(lambda: file_actions.save_screenshot(self))
         a.quit.triggered.connect(self.close)
         for s in (32, 16, 8):
@@ -139,6 +148,7 @@ class MainWindow(QMainWindow):
         self.client.image_ready.connect(self._on_image_ready)
         self.client.result_ready.connect(self._on_result)
         self.client.scored.connect(self._on_rescored)
+        self.client.tile_progress.connect(self._on_tile_progress)
         self.workspace.book_replaced.connect(self._on_book_replaced)
         self._on_book_replaced(self.workspace.book)
         self.client.failed.connect(self._on_failed)
@@ -156,8 +166,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ opening things
     def _ask_dataset(self) -> None:
         path = file_actions.ask_dataset(self)
-        if path:
-            self.open_dataset(path)
+        if not path:
+            return
+        chosen, data_format = file_actions.ask_format(self, path)
+        if chosen:
+            self.open_dataset(path, format=data_format)
+
+    def _ask_predictions(self) -> None:
+        folder = file_actions.ask_predictions(self)
+        if folder:
+            self.open_predictions(folder)
 
     def _ask_models(self) -> None:
         paths = file_actions.ask_models(self)
@@ -168,17 +186,22 @@ class MainWindow(QMainWindow):
         if not self.browser.select_stem(stem):  # filtered out of the table: open it directly
             self.show_stem(stem)
 
-    def open_dataset(self, path: str | Path) -> None:
-        """Scan a dataset folder in the background, then show its first image."""
-        if not self._may_leave_image(then=lambda: self.open_dataset(path)):
+    def open_dataset(self, path: str | Path, *, format: str | None = None) -> None:
+        """Scan a dataset folder in the background (as ``format``, a ``fcn_core.data.formats`` name; None:
+        detected), then show its first image."""
+        if not self._may_leave_image(then=lambda: self.open_dataset(path, format=format)):
             return
         path = Path(path)
         self.status_bar.showMessage(f"Opening dataset {path} …")
         for job in self.jobs.running("class scan"):
             job.cancel()  # the old dataset's scan is of no use any more
-        self.jobs.start(dataset_loading.open_dataset_job(path), name="open dataset",
+        self.jobs.start(dataset_loading.open_dataset_job(path, format), name="open dataset",
                         on_done=lambda ds: self._on_dataset(ds, path),
-                        on_error=lambda msg: self.report_error(f"Cannot open dataset {path}: {msg}"))
+                        on_error=lambda msg: self._dataset_failed(f"Cannot open dataset {path}: {msg}"))
+
+    def _dataset_failed(self, message: str) -> None:
+        self.report_error(message)
+        self.dataset_failed.emit(message)
 
     def open_models(self, paths: list[str | Path]) -> None:
         """Load checkpoint(s) on the inference thread: one multi-stride file or one file per stride."""
@@ -186,11 +209,28 @@ class MainWindow(QMainWindow):
         self._waiting_models = True
         self.status_bar.showMessage("Loading model " + ", ".join(Path(p).name for p in paths) + " …")
         self._requested_models = paths
-        self.client.load_models(paths, self.device, self.precision)
+        self._predictions_folder = None
+        self.client.load_models(paths, self.device, self.precision, self.memory_mb, self.backend)
+
+    def open_predictions(self, folder: str | Path) -> None:
+        """Use stored predictions (``app.prediction_set``: label images of any model, or ``fcn predict
+        --stride all``'s 32s/16s/8s folders) instead of a model; read on the inference thread with the
+        dataset's classes, so they wait for a dataset to be open."""
+        self._predictions_folder = str(folder)
+        self._waiting_models = True
+        if self.dataset is None:
+            self.status_bar.showMessage(f"Predictions {folder} open with the next dataset (they hold class "
+                                        "indices; names and colours are the dataset's)")
+            return
+        self.status_bar.showMessage(f"Loading predictions {folder} …")
+        self.client.load_predictions(self._predictions_folder)
 
     def _on_dataset(self, dataset, path: Path) -> None:
         settings.add_recent("datasets", [str(path)])
         self.client.set_dataset(dataset)
+        if self._predictions_folder is not None:  # read (again) with this dataset's classes
+            self._waiting_models = True
+            self.client.load_predictions(self._predictions_folder)
         self._shown_req = -1
         self.workspace.open_dataset(dataset)
         self._apply_classes()
@@ -215,13 +255,23 @@ class MainWindow(QMainWindow):
 
     def _on_models_loaded(self, models) -> None:
         self._waiting_models = False
-        settings.add_recent("models", [str(p) for p in models.paths])
+        stored = not getattr(models, "predictors", True)  # app.prediction_set.PredictionSet: read from disk
+        settings.add_recent("predictions" if stored else "models", [str(p) for p in models.paths])
         self.workspace.set_models(models)
+        note = "" if getattr(models, "has_confidence", True) else "no confidence stored"
+        self.browser.model.set_confidence_note(note)
+        self.grid.set_confidence_note(note)
+        self.readout.confidence_note = note
         self.controls.strides.set_available(models.strides)
         self._apply_classes()
-        self._update_title()
-        self.device_label.setText(f"{models.device} · {models.precision}")
-        self.status_bar.showMessage(f"Model loaded: {models.describe()}", 8000)
+        self.update_title()
+        runtime = {getattr(p, "backend", "torch") for p in models.predictors}
+        self.device_label.setText(" · ".join([models.device, models.precision, *sorted(runtime - {"torch"})]))
+        notes = [p.backend_note for p in models.predictors if getattr(p, "backend_note", None)]
+        if notes:  # e.g. ONNX Runtime not installed: running torch, and why
+            self.status_bar.showMessage(f"Model loaded with torch: {notes[0]}", 10000)
+        what = "Predictions" if stored else "Model"
+        self.status_bar.showMessage(f"{what} loaded: {models.describe()}", 8000)
         self.set_stride(self.current_stride if self.current_stride in models.strides else min(models.strides))
         self.models_opened.emit(models)
         stem = self.current_stem or self._requested_stem
@@ -230,6 +280,10 @@ class MainWindow(QMainWindow):
 
     def _on_models_failed(self, message: str) -> None:
         self._waiting_models = False
+        if self._predictions_folder is not None:
+            self._predictions_folder = None
+            self.report_error(f"Cannot open predictions: {message}")
+            return
         self.report_error(f"Cannot load model: {message}")
         if not self._first_view_sent and self.current_image is not None and self.model_set is None:
             self._first_view_sent = True  # the photo came first and no prediction will follow
@@ -263,17 +317,18 @@ class MainWindow(QMainWindow):
     def _record_result(self, r: ImageResult) -> None:
         """Cache an answer's prediction and record its scores (computed by the worker from ITS prediction)."""
         ms = self.model_set
+        if r.prediction_error and ms is not None and r.model_id == ms.model_id:
+            self.browser.model.update_row(r.stem, error=r.prediction_error)
         if not (r.results and ms is not None and r.model_id == ms.model_id):
             return
         self.workspace.store_results(r.stem, r.model_id, r.results)
         if self.classes_differ:  # indices mean different classes: only the confidence is meaningful
-            self.browser.model.update_row(r.stem, scores={s: {"mean_conf": float(np.mean(v.confidence))}
-                                                           for s, v in r.results.items()})
+            conf = mean_confidence(ms, r.results) or {}
+            self.browser.model.update_row(r.stem, scores={s: {"mean_conf": v} for s, v in conf.items()})
         elif r.score_error:
             self.browser.model.update_row(r.stem, error=r.score_error)
         elif r.confusions is not None and not (r.stem == self.current_stem and self._edited(r.stem)):
-            conf = {s: float(np.mean(v.confidence)) for s, v in r.results.items()}
-            self.workspace.record_scored(r.stem, r.confusions, conf)
+            self.workspace.record_scored(r.stem, r.confusions, mean_confidence(ms, r.results))
         if r.classes_present:
             self.browser.model.update_row(r.stem, classes=r.classes_present)
 
@@ -289,6 +344,7 @@ class MainWindow(QMainWindow):
         self.panels["pred"].set_subtitle("Prediction: computing …")
 
     def _put_on_screen(self, r: ImageResult) -> None:
+        self.prediction_note = ""
         shape_changed = self.current_image is None or self.current_image.shape != r.image.shape
         self._shown_req = r.req_id
         own = r.results if r.model_id == self.workspace.model_id else None
@@ -296,7 +352,7 @@ class MainWindow(QMainWindow):
         self.current_scores = dict(self.workspace.book.rows.get(r.stem, {}))
         self.grid.set_image(r.image, r.gt, reset_view=shape_changed)
         self.browser.select_stem(r.stem, emit=False)
-        self._update_title()
+        self.update_title()
         self.current_image_changed.emit(r.stem)
         self._show_stride()
 
@@ -312,11 +368,21 @@ class MainWindow(QMainWindow):
             self._show_stride()
         else:
             self._put_on_screen(r)
+        if r.prediction_error:  # stored predictions: this image has none (the file is named)
+            self.panels["pred"].set_subtitle("Prediction: none stored for this image")
+            self.status_bar.showMessage(r.prediction_error, 15000)
+            self.error_reported.emit(r.prediction_error)
         results = self.current_results
         msg = f"{r.stem}: {r.image.shape[1]}×{r.image.shape[0]}"
         if r.results:
             msg += f", predicted in {1000 * r.seconds:.0f} ms"
-        self.status_bar.showMessage(msg, 4000)
+        if r.note:  # a large image predicted in tiles within the memory cap: same labels, said so
+            msg += f" ({r.note}, labels as one pass)"
+        self.prediction_note = r.note if r.results else ""
+        if r.note:
+            self._show_stride()
+        if not r.prediction_error:
+            self.status_bar.showMessage(msg, 4000)
         if results is not None:
             if r.results:
                 self._last_prediction_s = r.seconds
@@ -324,17 +390,29 @@ class MainWindow(QMainWindow):
             self.predictions_changed.emit()
         elif ms is not None and r.model_id != ms.model_id:
             self._request(r.stem)  # answered before the model arrived: ask again with predictions
-        if not self._first_view_sent and (results is not None or (ms is None and not self._waiting_models)):
+        answered = results is not None or bool(r.prediction_error and ms is not None)
+        if not self._first_view_sent and (answered or (ms is None and not self._waiting_models)):
             self._first_view_sent = True
             QTimer.singleShot(0, self.first_view_ready.emit)
 
-    def _update_title(self) -> None:
+    def _on_tile_progress(self, req_id: int, stem: str, done: int, total: int) -> None:
+        if req_id == self.client.latest_id:
+            self.status_bar.showMessage(f"Predicting {stem} in {total} tiles (a large image): {done}/{total}")
+
+    def update_title(self, *, modified: bool | None = None) -> None:
+        """"FCN Studio — image — model files (or "predictions FOLDER")[ *]"; ``modified`` marks unsaved
+        edits (None: as marked last for this image)."""
+        if modified is None and self.current_stem != getattr(self, "_title_stem", None):
+            modified = False  # another image: its own edits will be marked by the editor
+        if modified is not None:
+            self._title_modified, self._title_stem = modified, self.current_stem
         parts = ["FCN Studio"]
         if self.current_stem:
             parts.append(self.current_stem)
         if self.model_set is not None:
-            parts.append(", ".join(Path(p).name for p in self.model_set.paths))
-        self.setWindowTitle(" — ".join(parts))
+            names = ", ".join(Path(p).name for p in self.model_set.paths)
+            parts.append(names if getattr(self.model_set, "predictors", True) else f"predictions {names}")
+        self.setWindowTitle(" — ".join(parts) + (" *" if getattr(self, "_title_modified", False) else ""))
 
     def _on_failed(self, req_id: int, stem: str, message: str) -> None:
         if req_id == self.client.latest_id:
@@ -365,6 +443,8 @@ class MainWindow(QMainWindow):
         title = "Prediction (no model)" if self.model_set is None else "Prediction"
         if res is not None:
             title = f"Prediction FCN-{self.current_stride}s"
+            if self.prediction_note:
+                title += f" · {self.prediction_note.removeprefix('predicted ')}"
         self.panels["pred"].set_subtitle(title)
         scores = self.current_scores.get(self.current_stride, {}) if self.current_scores else {}
         self.legend.set_iu(scores.get("per_class_iu"))
@@ -479,6 +559,8 @@ class MainWindow(QMainWindow):
             self.report_error("Not evaluated: the model's classes differ from the dataset's, so the scores "
                               "would not mean anything.", modal_box=False)
             return
+        if not self._may_leave_image(then=lambda: self.evaluate_dataset(show_panel=show_panel)):
+            return  # unsaved edits are saved first (off the GUI thread): the evaluation scores what is shown
         if show_panel:
             self.docks["evaluation"].show()
         split = self.browser.split_name()

@@ -33,6 +33,7 @@ class ModelSet:
     info: dict = field(default_factory=dict)
     tasks: tuple[str, ...] = ("sem",)  # heads of the net: ("sem", "geo") for a two-headed (SIFT Flow) net
     task: str = "sem"  # the head this set predicts (see for_task)
+    has_confidence: bool = True  # a live model always gives confidence and margin
 
     @property
     def extra_inputs(self) -> tuple[str, ...]:
@@ -57,26 +58,38 @@ class ModelSet:
             num_classes=len(head.class_names), class_names=list(head.class_names),
             palette=np.asarray(head.palette, np.uint8))
 
-    def predict(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None) -> dict[int, Any]:
+    def predict(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None,
+                progress=None) -> dict[int, Any]:
         """``{stride: StrideResult}`` of the set's task for every stride the set provides (one forward per
-        file); ``extra``: depth / HHA arrays for nets that need them."""
+        file); ``extra``: depth / HHA arrays for nets that need them. A large image is predicted in tiles
+        within the memory cap (``progress(done, total)`` per tile; ``last_note`` says what was done)."""
         out: dict[int, Any] = {}
+        # Only what is given is passed on: a stand-in predictor with just ``predict(image)`` still works.
+        options = {k: v for k, v in (("extra", extra), ("progress", progress)) if v is not None}
         for predictor in self.predictors:
             if self.task == self.tasks[0]:
-                out.update(predictor.predict(image, extra=extra))
+                out.update(predictor.predict(image, **options))
             else:
-                out.update(predictor.predict_tasks(image, extra=extra)[self.task])
+                out.update(predictor.predict_tasks(image, **options)[self.task])
         return {s: out[s] for s in self.strides if s in out}
 
-    def predict_stem(self, stem: str, image: np.ndarray, dataset=None) -> dict[int, Any]:
-        """Predict a dataset image: the extra inputs the nets need (depth, HHA) are read from ``dataset``'s
-        sample ``stem`` (NYUDv2 readers, or the demo data's Depth/ HHA/ folders)."""
+    def predict_stem(self, stem: str, image: np.ndarray, dataset=None, progress=None) -> dict[int, Any]:
+        """``{stride: StrideResult}`` of dataset image ``stem``, computed from its pixels (stored predictions,
+        ``app.prediction_set.PredictionSet``, look the stem up instead): the extra inputs the nets need
+        (depth, HHA) are read from ``dataset``'s sample ``stem`` (NYUDv2 readers, or the demo data's Depth/
+        HHA/ folders)."""
         extra = None
         if self.extra_inputs and dataset is not None:
             from fcn_core.training.tasks import sample_arrays
 
             extra = sample_arrays(dataset, stem, self.extra_inputs)
-        return self.predict(image, extra=extra)
+        return self.predict(image, extra=extra, progress=progress)
+
+    @property
+    def last_note(self) -> str:
+        """What the last prediction did beyond one pass (e.g. "predicted in 49 tiles of 1664×1376"), or ""."""
+        notes = [p.last_tiling.describe() for p in self.predictors if getattr(p, "last_tiling", None)]
+        return "; ".join(dict.fromkeys(notes))
 
     def describe(self) -> str:
         """Short text for the status bar and window title."""
@@ -94,7 +107,8 @@ def model_id_for(paths: list[Path]) -> str:
 
 
 def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
-                   precision: str = "fp32") -> ModelSet:
+                   precision: str = "fp32", memory_mb: float | None = None,
+                   backend: str = "torch") -> ModelSet:
     """Load the checkpoint(s) and build one Predictor per file.
 
     Several files must each provide different strides and the same number of classes; e.g. separate
@@ -120,7 +134,8 @@ def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
         if lm.num_classes != loaded[0].num_classes:
             raise ModelSetError(f"{lm.path}: has {lm.num_classes} classes but {loaded[0].path} has "
                                 f"{loaded[0].num_classes}; the files do not belong together")
-    predictors = [Predictor(lm, device=device, precision=precision) for lm in loaded]
+    predictors = [Predictor(lm, device=device, precision=precision, memory_mb=memory_mb, backend=backend)
+                  for lm in loaded]
     first = loaded[0]
     arch = "+".join(lm.arch for lm in loaded)
     return ModelSet(

@@ -14,7 +14,7 @@ def _settings() -> QSettings:
 
 
 def recent(kind: str) -> list[list[str]]:
-    """Recent entries for ``kind`` ("datasets" or "models"); each entry is a list of paths."""
+    """Recent entries for ``kind`` ("datasets", "models" or "predictions"); each entry is a list of paths."""
     value = _settings().value(f"recent/{kind}", [])
     if not isinstance(value, list):
         return []
@@ -43,6 +43,7 @@ def clear_recent() -> None:
     s = _settings()
     s.remove("recent/datasets")
     s.remove("recent/models")
+    s.remove("recent/predictions")
 
 
 def auto_evaluate() -> bool:
@@ -54,6 +55,31 @@ def auto_evaluate() -> bool:
 def set_auto_evaluate(on: bool) -> None:
     """Remember the Tools → "Evaluate automatically on open" choice."""
     _settings().setValue("evaluation/auto", bool(on))
+
+
+def sam_checkpoint() -> str | None:
+    """The Segment Anything checkpoint file for the click-to-segment tool (None: not configured)."""
+    value = _settings().value("assist/sam_checkpoint", "")
+    return str(value) if value else None
+
+
+def set_sam_checkpoint(path: str | None) -> None:
+    _settings().setValue("assist/sam_checkpoint", str(path or ""))
+
+
+UNDO_BUDGET_MB = 256
+
+
+def undo_budget_mb() -> int:
+    """Memory for the undo histories of images other than the one on screen (MB, default 256)."""
+    try:
+        return max(int(_settings().value("editing/undo_budget_mb", UNDO_BUDGET_MB)), 0)
+    except (TypeError, ValueError):
+        return UNDO_BUDGET_MB
+
+
+def set_undo_budget_mb(mb: int) -> None:
+    _settings().setValue("editing/undo_budget_mb", int(mb))
 
 
 _ini_override: str | None = None

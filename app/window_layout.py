@@ -20,12 +20,28 @@ from app.views.view_controls import ViewControls
 MENU_TITLES = {"file": "&File", "edit": "&Edit", "view": "&View", "tools": "&Tools", "help": "&Help"}
 
 
+PANEL_MIN_WIDTH = 260  # each of the two panel columns, when the window allows it
+BROWSER_WIDTH = (240, 400)  # (narrowest, widest) image browser
+LEGEND_WIDTH = (150, 230)  # (narrowest, widest) class list
+
+
+def side_dock_widths(width: int) -> tuple[int, int]:
+    """(browser, class list) widths for a window ``width`` px wide: in proportion to it (400 and 230 px at
+    1280 px and wider), and on a small window narrower still, down to 240 and 150 px, so that each of the
+    two panel columns keeps ``PANEL_MIN_WIDTH`` (at 1024 px: 314 + 174, panels ~260 px each)."""
+    browser = min(BROWSER_WIDTH[1], max(BROWSER_WIDTH[0], int(0.36 * width)))
+    legend = min(LEGEND_WIDTH[1], max(LEGEND_WIDTH[0], int(0.2 * width)))
+    room = width - 2 * PANEL_MIN_WIDTH - 16  # dock separators and margins
+    if browser + legend > room:
+        scale = max(room, 0) / (browser + legend)
+        browser = max(BROWSER_WIDTH[0], int(browser * scale))
+        legend = max(LEGEND_WIDTH[0], int(legend * scale))
+    return browser, legend
+
+
 def size_side_docks(window) -> None:
-    """The image browser and the class list in proportion to the window's width (at most 400 and 230 px,
-    as at 1280 px and wider), so that on a small screen the panels keep about half the width."""
-    width = window.width()
-    browser = min(400, max(280, int(0.36 * width)))
-    legend = min(230, max(180, int(0.2 * width)))
+    """Size the image browser and the class list for the window's width (``side_dock_widths``)."""
+    browser, legend = side_dock_widths(window.width())
     window.resizeDocks([window.docks["browser"], window.docks["legend"]], [browser, legend],
                        Qt.Orientation.Horizontal)
 
@@ -60,7 +76,9 @@ def build_widgets(self) -> None:
         self.docks[key] = dock
     size_side_docks(self)
     self.resizeDocks([self.docks["evaluation"]], [280], Qt.Orientation.Vertical)
-    self.docks["evaluation"].hide()  # shown when an evaluation starts (View menu toggles it)
+    # the evaluation dock is open from the start (its Evaluate button and, once scored, the metrics are
+    # what a first-time user looks for); View → Evaluation closes it, and PanelRoom keeps the panels'
+    # share of the height on small windows
     self.panel_room = PanelRoom(self, self.grid, self.docks["evaluation"])  # panels keep ~half the height
     self.status_bar = self.statusBar()
     self.readout = CursorReadout()

@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 from app.error_log import log_exception
 from app.input_channels import read_channels
 from app.model_set import ModelSet, load_model_set
-from app.workspace import classes_present, image_confusions
+from app.workspace import classes_present, image_confusions, mean_confidence
 
 #: Niceness of the inference thread relative to the GUI thread (0 = same priority).
 WORKER_NICE = 5
@@ -42,6 +42,8 @@ class ImageResult:
     model_id: str | None
     confusions: dict[int, np.ndarray] | None = None  # {stride: gt x pred matrix}; None: not scored
     score_error: str = ""  # why the image could not be scored (label size / values)
+    prediction_error: str = ""  # why there is no prediction (stored predictions: file missing or bad)
+    note: str = ""  # what the prediction did beyond one pass, e.g. "predicted in 49 tiles of 1664×1376"
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra channels shown: depth, HHA
@@ -60,6 +62,28 @@ class ScoredImage:
     classes_present: list[int] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    regions: list | None = None  # evaluation runs: fcn_core.regions.ErrorRegion list at the finest stride
+
+
+def evaluation_regions(image: np.ndarray, gt: np.ndarray, results: dict) -> list | None:
+    """The image's error regions at the finest stride for the regions panel (None when they cannot be
+    extracted; the score still counts)."""
+    from fcn_core.regions import extract_regions
+
+    try:
+        return extract_regions(image, gt, results)
+    except ValueError:
+        return None
+
+
+def predict_stem(models, stem: str, image: np.ndarray, progress=None, dataset=None) -> dict[int, Any]:
+    """``{stride: result}`` of image ``stem`` from a ModelSet (computed, with the extra inputs its nets need
+    read from ``dataset``'s sample, and tile ``progress``) or a PredictionSet (looked up by stem); a source
+    with only ``predict(image)`` is asked that way."""
+    if isinstance(models, ModelSet):
+        return models.predict_stem(stem, image, dataset=dataset, progress=progress)
+    by_stem = getattr(models, "predict_stem", None)
+    return by_stem(stem, image) if by_stem is not None else models.predict(image)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -84,7 +108,10 @@ class InferenceWorker(QObject):
     image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
     result_ready = Signal(object)  # ImageResult
     failed = Signal(int, str, str)  # req_id, stem, message
+    models_loaded = Signal(object)  # PredictionSet (stored predictions are read here, on the worker)
+    models_failed = Signal(str)
     computed = Signal(int)  # req_id of every request actually computed (tests, benchmarks)
+    tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles (a large image)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)  # run id, cancelled
 
@@ -149,6 +176,25 @@ class InferenceWorker(QObject):
         self._end_evaluation(cancelled=True)
 
     @Slot(str)
+    def load_predictions(self, folder: str) -> None:
+        """Read a folder of stored predictions for the open dataset (``app.prediction_set``) and report it
+        like a model set (``models_loaded`` / ``models_failed``)."""
+        from app.prediction_set import load_prediction_set
+
+        try:
+            models = load_prediction_set(folder, self.dataset)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the worker keeps running
+            if not isinstance(exc, ValueError | OSError):
+                log_exception(f"loading predictions {folder}", exc)
+            self.models_failed.emit(describe_error(exc))
+            return
+        self.models = models
+        self._prefetched.clear()
+        self._rescore.clear()
+        self._end_evaluation(cancelled=True)
+        self.models_loaded.emit(models)
+
+    @Slot(str)
     def forget(self, stem: str) -> None:
         """Drop a prefetched image (its label file changed)."""
         self._prefetched.pop(stem, None)
@@ -210,8 +256,20 @@ class InferenceWorker(QObject):
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
                                               classes_present=classes_present(gt), inputs=inputs,
                                               input_errors=input_errors))
-        results = self._predict(stem, image) if (models is not None and need_predictions) else None
+        results, problem = None, ""
+        if models is not None and need_predictions:
+            try:
+                def tiles(done: int, total: int) -> None:
+                    self.tile_progress.emit(req_id, stem, done, total)
+
+                results = predict_stem(models, stem, image, progress=tiles if req_id > 0 else None,
+                                       dataset=self.dataset)
+            except (ValueError, OSError) as exc:
+                if getattr(models, "predictors", True):  # a live model's failure is reported as before
+                    raise
+                problem = describe_error(exc)  # a stored prediction missing or bad: this image only
         out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
+                          prediction_error=problem, note=getattr(models, "last_note", "") if results else "",
                           inputs=inputs, input_errors=input_errors)
         if results is not None:
             try:
@@ -220,13 +278,6 @@ class InferenceWorker(QObject):
                 out.score_error = str(exc)
         out.seconds = time.perf_counter() - t0
         return out
-
-    def _predict(self, stem: str, image: np.ndarray) -> dict[int, Any]:
-        """The model set's prediction of a dataset image, with the sample's extra inputs (depth, HHA)."""
-        predict_stem = getattr(self.models, "predict_stem", None)
-        if predict_stem is None:  # a model set that only takes photos
-            return self.models.predict(image)
-        return predict_stem(stem, image, self.dataset)
 
     def _score(self, run_id: int, stem: str, labels: np.ndarray | None = None) -> ScoredImage:
         """Predict ``stem`` and score it against its labels (given, or the dataset's)."""
@@ -240,10 +291,12 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = self._predict(stem, image)
+            results = predict_stem(models, stem, image, dataset=self.dataset)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
-            out.mean_conf = {s: float(np.mean(r.confidence)) for s, r in results.items()}
+            out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
+            if run_id > 0:  # the dataset-wide error regions come with the evaluation (issue 13)
+                out.regions = evaluation_regions(image, gt, results)
         except Exception as exc:  # noqa: BLE001 - one bad image must not stop an evaluation
             if not isinstance(exc, ValueError | OSError):
                 log_exception(f"scoring {stem}", exc)
@@ -304,11 +357,13 @@ class InferenceClient(QObject):
     models_failed = Signal(str)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)
+    tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _adopt_models = Signal(object)
     _models_failed = Signal(int, str)
     _models_ready = Signal(int, object)
+    _load_predictions = Signal(str)
     _forget = Signal(str)
     _rescore = Signal(str, object)
     _evaluate = Signal(int, object)
@@ -327,6 +382,9 @@ class InferenceClient(QObject):
         self._models_failed.connect(self._load_failed)
         self._load_serial = 0
         self._loader: threading.Thread | None = None
+        self._load_predictions.connect(self.worker.load_predictions)
+        self.worker.models_loaded.connect(self.models_loaded)
+        self.worker.models_failed.connect(self.models_failed)
         self._forget.connect(self.worker.forget)
         self._rescore.connect(self.worker.rescore)
         self._evaluate.connect(self.worker.evaluate)
@@ -336,6 +394,7 @@ class InferenceClient(QObject):
         self.worker.result_ready.connect(self.result_ready)
         self.worker.failed.connect(self.failed)
         self.worker.scored.connect(self.scored)
+        self.worker.tile_progress.connect(self.tile_progress)
         self.worker.evaluation_done.connect(self.evaluation_done)
         self._next_id = 0
         self._next_run = 0
@@ -355,7 +414,8 @@ class InferenceClient(QObject):
         """Point the worker at a dataset."""
         self._set_dataset.emit(dataset)
 
-    def load_models(self, paths: list, device: str | None = None, precision: str = "fp32") -> None:
+    def load_models(self, paths: list, device: str | None = None, precision: str = "fp32",
+                    memory_mb: float | None = None, backend: str = "torch") -> None:
         """Read and build model file(s) on a loader thread, then hand them to the worker (the one thread that
         runs them); answers with models_loaded or models_failed. A newer load supersedes an older one."""
         self._load_serial += 1
@@ -363,7 +423,8 @@ class InferenceClient(QObject):
 
         def load() -> None:
             try:
-                models = load_model_set(paths, device=device or None, precision=precision)
+                models = load_model_set(paths, device=device or None, precision=precision,
+                                        memory_mb=memory_mb, backend=backend)
             except Exception as exc:  # noqa: BLE001 - any failure is shown to the user
                 if not isinstance(exc, ValueError | OSError):
                     log_exception(f"loading {paths}", exc)
@@ -389,6 +450,12 @@ class InferenceClient(QObject):
     def adopt(self, models) -> None:
         """Hand an already loaded model set to the worker (e.g. another head of the same net)."""
         self._adopt_models.emit(models)
+
+    def load_predictions(self, folder) -> None:
+        """Read stored predictions for the worker's dataset (set it first); answers with models_loaded (a
+        PredictionSet) or models_failed. Supersedes a model load still in flight."""
+        self._load_serial += 1
+        self._load_predictions.emit(str(folder))
 
     def forget(self, stem: str) -> None:
         """Invalidate the worker's prefetched copy of an image."""

@@ -21,6 +21,14 @@ from fcn_core.data.task_view import dataset_tasks, task_dataset
 from fcn_core.metrics import stride_confusions
 
 
+def mean_confidence(models, results: dict | None) -> dict[int, float] | None:
+    """Mean top softmax probability per stride, or None when the prediction source stores no confidence
+    (``has_confidence`` False: stored predictions without confidence maps)."""
+    if not results or not getattr(models, "has_confidence", True):
+        return None
+    return {s: float(np.mean(r.confidence)) for s, r in results.items()}
+
+
 def classes_present(gt: np.ndarray | None) -> list[int]:
     if gt is None:
         return []
@@ -210,8 +218,8 @@ class Workspace:
             return None
         if cms is None:
             return None
-        results = self.results_of(stem)
-        return {s: row_from_confusion(m, float(np.mean(results[s].confidence))) for s, m in cms.items()}
+        conf = mean_confidence(self.models, self.results_of(stem)) or {}
+        return {s: row_from_confusion(m, conf.get(s)) for s, m in cms.items()}
 
     def commit_labels(self, stem: str, labels: np.ndarray) -> bool:
         """``stem``'s labels were saved or restored: its scores and the dataset totals change at once.
@@ -224,8 +232,7 @@ class Workspace:
             return True
         if cms is None:
             return not self.scoring  # nothing to score without a model
-        results = self.results_of(stem)
-        self.book.set_image(stem, cms, {s: float(np.mean(r.confidence)) for s, r in results.items()})
+        self.book.set_image(stem, cms, mean_confidence(self.models, self.results_of(stem)))
         return True
 
     def record_scored(self, stem: str, cms: dict[int, np.ndarray], mean_conf: dict[int, float] | None = None,

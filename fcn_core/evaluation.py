@@ -97,7 +97,9 @@ def evaluate_dataset(predictor: Any, dataset: Any, split: str | None = None, pro
     """Run ``predictor`` over the labelled samples of ``dataset`` (one split or all); ``{stride: report}``.
 
     Each image is predicted once for all the model's strides (``predictor.predict(image,
-    with_confidence=False)``; ``predictor`` also needs ``num_classes``, ``class_names`` and ``strides``).
+    with_confidence=False)``, or ``predictor.predict_stem(stem, image, with_confidence=False)`` when it has
+    that: stored predictions, ``fcn_core.data.predictions.PredictionFolder``; ``predictor`` also needs
+    ``num_classes``, ``class_names`` and ``strides``).
     Samples without a label are skipped; ``stems`` evaluates exactly these images instead (in this order;
     one without a label counts as failed). Labels are read with the dataset's void mapping (void 255) and
     corrections applied. An image that cannot be scored (unreadable photo or label, sizes that differ,
@@ -157,11 +159,17 @@ def _score_sample(predictor: Any, dataset: Any, s: Any, n: int) -> dict[int, np.
     if image.shape[:2] != gt.shape:
         raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
-    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps. A predictor that reads
-    # extra inputs (depth, HHA) or scores another head takes the whole sample.
+    # Labels only (arg-max on the device): scoring needs no softmax/confidence maps. A source of stored
+    # predictions (fcn_core.data.predictions.PredictionFolder) looks them up by stem instead; a predictor
+    # that reads extra inputs (depth, HHA) or scores another head takes the whole sample.
+    by_stem = getattr(predictor, "predict_stem", None)
     predict_sample = getattr(predictor, "predict_sample", None)
-    results = (predict_sample(dataset, s.stem, image) if predict_sample is not None
-               else predictor.predict(image, with_confidence=False))
+    if by_stem is not None:
+        results = by_stem(s.stem, image, with_confidence=False)
+    elif predict_sample is not None:
+        results = predict_sample(dataset, s.stem, image)
+    else:
+        results = predictor.predict(image, with_confidence=False)
     return {int(stride): confusion_matrix(gt, result.labels, n) for stride, result in results.items()}
 
 
@@ -187,6 +195,17 @@ def _names_near(folder: Path) -> list[str] | None:
     return None
 
 
+def stride_folders(pred_dir: str | os.PathLike[str]) -> dict[int, Path]:
+    """``{stride: folder}`` for a prediction store laid out as ``fcn predict --stride all`` writes it
+    (``32s/``, ``16s/``, ``8s/`` and no PNGs at the top), coarsest first; ``{}`` for a plain folder."""
+    root = Path(pred_dir)
+    if not root.is_dir() or any(p.suffix.lower() == ".png" for p in root.iterdir()):
+        return {}
+    found = {int(p.name[:-1]): p for p in root.iterdir()
+             if p.is_dir() and re.fullmatch(r"\d+s", p.name) and int(p.name[:-1]) > 0}
+    return dict(sorted(found.items(), reverse=True))
+
+
 def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike[str], *,
                      num_classes: int | None = None, ignore_index: int = VOID,
                      class_names: Sequence[str] | None = None, progress: Progress | None = None,
@@ -198,7 +217,8 @@ def evaluate_folders(pred_dir: str | os.PathLike[str], gt_dir: str | os.PathLike
     ``class_names.txt`` beside the GT folder, else to the largest label value seen + 1. Files present on only
     one side are a DataError naming them (nothing is scored). A pair that cannot be scored (unreadable file,
     sizes that differ, values out of range) is listed in ``failed`` and the others are scored; ``on_image``
-    (see :data:`OnImage`, stride key 0) is called once per pair.
+    (see :data:`OnImage`, stride key 0) is called once per pair. Streams: one image pair is in memory at a
+    time (plus the per-image scores), whatever the number of files.
     """
     from fcn_core.data.formats.guards import NearbyColourTable, refuse_instance_maps
 

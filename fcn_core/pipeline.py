@@ -126,10 +126,16 @@ class _Progress:
 
 
 def _write_labels(path: Path, labels: dict[int, np.ndarray], out_dir: Path, per_stride_dirs: bool,
-                  palette: np.ndarray) -> None:
+                  palette: np.ndarray, extras: dict[int, Any] | None = None) -> None:
     from fcn_core.data.labels import write_palette_png
+    from fcn_core.data.predictions import CONFIDENCE_DIR, MARGIN_DIR, stored_path, write_probability_png
 
     for s, lab in labels.items():
+        if extras is not None:  # confidence and margin first: a label file means its maps are there too
+            for kind, values in zip((CONFIDENCE_DIR, MARGIN_DIR), extras[s]):
+                target = stored_path(out_dir, path.stem, s, per_stride_dirs, kind)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_probability_png(target, values)
         write_palette_png(output_path(out_dir, path.stem, s, per_stride_dirs), lab, palette)
 
 
@@ -147,6 +153,8 @@ def predict_paths(
     on_failure: FailureCallback | None = None,
     max_parked: int | None = None,
     extra_inputs: Callable[[Path], dict[str, np.ndarray]] | None = None,
+    save_confidence: bool = False,
+    on_written: Callable[[Path], None] | None = None,
 ) -> PredictReport:
     """Predict every image in ``paths`` and write palette PNGs of class indices under ``out_dir``.
 
@@ -156,6 +164,11 @@ def predict_paths(
     ``on_failure(path, message)`` is called as soon as an image fails; the image is skipped and the rest
     continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``extra_inputs(path)``
     gives an image's depth / HHA for nets that need them (``fcn_core.extra_inputs.extra_reader``).
+    ``save_confidence`` also writes each pixel's top softmax probability and top-1 minus top-2 margin as
+    16-bit PNGs under ``out/confidence/`` and ``out/margin/`` (same layout; ``fcn_core.data.predictions``
+    reads them).
+    ``on_written(path)`` is called (from a writer thread) once all of an image's PNGs are written; if it
+    raises, the image fails.
     Raises :class:`PipelineError` for two inputs with the same stem or a stride the model lacks.
     """
     paths = [Path(p) for p in paths]
@@ -195,6 +208,12 @@ def predict_paths(
         if exc is not None:
             fail(path, f"{path}: cannot write the label PNG: {_error_text(exc)}")
             return
+        if on_written is not None:
+            try:
+                on_written(path)
+            except Exception as exc:  # noqa: BLE001 - reported per image like a failed write
+                fail(path, f"{path}: written, but recording it failed: {_error_text(exc)}")
+                return
         with report_lock:
             report.ok += 1
         bar.step()
@@ -208,9 +227,10 @@ def predict_paths(
     writes: deque[Future] = deque()
 
     def submit_write(path: Path, result: dict[int, Any]) -> None:
-        # Keep only the uint8 labels alive until written (confidence maps are 4x larger and unused here).
+        # Keep only the uint8 labels alive until written (confidence maps are 4x larger), unless saved.
         labels = {s: result[s].labels for s in strides}
-        fut = write_pool.submit(_write_labels, path, labels, out, per_stride_dirs, pal)
+        extras = {s: (result[s].confidence, result[s].margin) for s in strides} if save_confidence else None
+        fut = write_pool.submit(_write_labels, path, labels, out, per_stride_dirs, pal, extras)
         fut.path = path  # type: ignore[attr-defined]
         fut.add_done_callback(written)
         writes.append(fut)
@@ -221,7 +241,7 @@ def predict_paths(
         try:
             extra = {} if extra_inputs is None else {"extras": [extra_inputs(p) for p, _ in items]}
             results = predictor.predict_batch(
-                [img for _, img in items], strides=strides, with_confidence=False, **extra
+                [img for _, img in items], strides=strides, with_confidence=save_confidence, **extra
             )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the folder
             if len(items) > 1:  # isolate the culprit: retry one by one

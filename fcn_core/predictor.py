@@ -17,17 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import tiling
 from .weights import LoadedModel, network_input, specs_from_metadata
 
 log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+#: "auto": ONNX Runtime for fp32 on the CPU when installed (exact, faster), else torch. See runtime_onnx.py.
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass
 class StrideResult:
     """One stride's prediction: ``labels`` uint8 (H, W); ``confidence`` (max softmax) and ``margin``
-    (top-1 minus top-2 probability) float32 (H, W); both None when only labels were asked for."""
+    (top-1 minus top-2 probability) float32 (H, W) (float16 for images predicted in tiles); both None when
+    only labels were asked for."""
 
     labels: np.ndarray
     confidence: np.ndarray | None
@@ -73,6 +77,16 @@ class Predictor:
     (see ``notes``). ``channels_last`` None means "on CUDA". ``batch_size`` caps images per forward pass
     (None: no cap; an out-of-memory error sets one). ``compile=True`` wraps the model in ``torch.compile``
     (falls back to eager with a note if that fails).
+
+    Images above ``max_tile_pixels`` are predicted in overlapping tiles (:mod:`fcn_core.tiling`) with the
+    same labels; the default cap is what one forward pass can do in ``memory_mb`` (default 1024 MB of
+    working memory, on the device). :attr:`last_tiling` says what the last prediction did (None: one pass).
+
+    ``backend`` "onnxruntime" (or "auto" on the CPU in fp32) runs the network with ONNX Runtime (same labels
+    as torch fp32; pre/post-processing unchanged); ``precision="int8"`` is its opt-in int8 preview,
+    calibrated on ``calibration`` (image paths of the open dataset, or a ``runtime_onnx.Calibration``) with
+    ``int8_agreement`` = fraction of labels equal to fp32 on held-out images. When the runtime cannot be
+    used the Predictor runs torch (fp32) and ``backend_note`` says why. ``backend`` tells which one runs.
     """
 
     def __init__(
@@ -84,9 +98,15 @@ class Predictor:
         channels_last: bool | None = None,
         batch_size: int | None = None,
         compile: bool = False,
+        max_tile_pixels: int | None = None,
+        memory_mb: float | None = None,
+        backend: str = "torch",
+        calibration=None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if precision not in PRECISIONS and precision != "int8":
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, int8, got {precision!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if loaded.num_classes > 255:
             # Labels come back as uint8 with 255 = void: more classes would wrap around silently.
             where = f"{loaded.path}: " if loaded.path is not None else ""
@@ -98,6 +118,9 @@ class Predictor:
         # None: run each predict_batch call's equal-sized images in one forward (the caller batches).
         self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
         self._device = _resolve_device(device)
+        self.backend, self.backend_note, self.int8_agreement = "torch", None, None
+        want_int8 = precision == "int8"
+        precision = "fp32" if want_int8 else precision  # the torch side (input, fallback) is fp32
         if self._device.type == "cpu" and precision == "fp16":
             self.notes.append("fp16 is not supported well on CPU; using fp32")
             precision = "fp32"
@@ -112,6 +135,14 @@ class Predictor:
         self._want_compile = bool(compile)
         self._compiled = False
         self._place_model()
+        if max_tile_pixels is None:
+            max_tile_pixels = tiling.default_max_tile_pixels(loaded, self.precision, memory_mb)
+        #: Images with more pixels than this are predicted in tiles of at most this many pixels.
+        self.max_tile_pixels = max(1, int(max_tile_pixels))
+        #: What the last ``predict``/``predict_batch`` call did for its (last) tiled image; None: no tiling.
+        self.last_tiling: tiling.Tiling | None = None
+        if backend != "torch" or want_int8:
+            self._try_runtime(backend, want_int8, calibration)
 
     # -- public properties -------------------------------------------------------------------------
     @property
@@ -167,13 +198,15 @@ class Predictor:
     def describe(self) -> str:
         """Short text for a status bar, e.g. ``"cuda fp16"``."""
         text = f"{self.device} {self.precision}"
+        if self.backend != "torch":
+            text += f" {self.backend}"
         if self._compiled:
             text += " compiled"
         return text
 
     # -- setup -------------------------------------------------------------------------------------
     def _place_model(self) -> None:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)
         model = self.loaded.model.eval().to(device=self._device, dtype=dtype)
         if self.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -191,6 +224,39 @@ class Predictor:
                 self.notes.append(f"torch.compile unavailable ({exc}); running eager")
                 self._forward = model
 
+    def _try_runtime(self, backend: str, int8: bool, calibration) -> None:
+        from . import runtime_onnx
+
+        reason = runtime_onnx.unsuitable(self.device, self.precision, self._want_compile, int8, calibration)
+        if reason and backend == "auto" and not int8:
+            return  # e.g. auto on a GPU or in bf16: torch is the right backend, nothing to report
+        reason = reason or self._runtime_unsupported_net()
+        try:
+            if reason:
+                raise runtime_onnx.RuntimeUnavailable(reason)
+            if int8:
+                images = runtime_onnx.as_calibration(calibration)
+                forward, report = runtime_onnx.load_int8(self.loaded, images)
+                self.int8_agreement = report["agreement"]
+            else:
+                forward = runtime_onnx.load_fp32(self.loaded)
+        except runtime_onnx.RuntimeUnavailable as exc:
+            self.backend_note = f"running torch {self.precision}: {exc}"
+            self.notes.append(self.backend_note)
+            log.info(self.backend_note)
+            return
+        self._forward, self.backend, self.channels_last = forward, "onnxruntime", False
+        self.precision = "int8" if int8 else "fp32"
+
+    def _runtime_unsupported_net(self) -> str | None:
+        """Why the exported ONNX graph (one photo input, one head) cannot run this net, or None."""
+        if self.extra_inputs:
+            return (f"the ONNX Runtime backend takes the photo only, and this net also needs "
+                    f"{' and '.join(self.extra_inputs)}")
+        if len(self.tasks) > 1:
+            return f"the ONNX Runtime backend runs one-headed nets, and this one has {len(self.tasks)} heads"
+        return None
+
     def _disable_compile(self, exc: BaseException) -> None:
         note = f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager"
         log.warning(note)
@@ -207,6 +273,7 @@ class Predictor:
         self.precision = "fp32"
         self.channels_last = False
         self._want_compile = False
+        self.backend = "torch"
         self._place_model()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -214,20 +281,22 @@ class Predictor:
     # -- prediction --------------------------------------------------------------------------------
     def predict(
         self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True,
-        extra: dict[str, np.ndarray] | None = None,
+        extra: dict[str, np.ndarray] | None = None, progress: tiling.Progress | None = None,
     ) -> dict[int, StrideResult]:
         """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}`` (the semantic head of
-        a two-headed net). ``extra``: the other inputs the net needs (:attr:`extra_inputs`)."""
+        a two-headed net). ``extra``: the other inputs the net needs (:attr:`extra_inputs`).
+        ``progress(done, total)`` is called after each tile when the image is predicted in tiles."""
         return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence,
-                                  extras=None if extra is None else [extra])[0]
+                                  extras=None if extra is None else [extra], progress=progress)[0]
 
     def predict_tasks(
         self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True,
-        extra: dict[str, np.ndarray] | None = None,
+        extra: dict[str, np.ndarray] | None = None, progress: tiling.Progress | None = None,
     ) -> dict[str, dict[int, StrideResult]]:
         """``{task: {stride: StrideResult}}`` for every head (``{"sem": ...}`` for a one-headed net)."""
         return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence,
-                                  extras=None if extra is None else [extra], all_tasks=True)[0]
+                                  extras=None if extra is None else [extra], all_tasks=True,
+                                  progress=progress)[0]
 
     def sample_extra(self, dataset, stem: str) -> dict[str, np.ndarray] | None:
         """The extra inputs this net needs, read from one dataset sample (NYUDv2 readers, or ``Depth/`` and
@@ -239,14 +308,16 @@ class Predictor:
         return sample_arrays(dataset, stem, self.extra_inputs)
 
     def predict_sample(self, dataset, stem: str, image: np.ndarray | None = None, *,
-                       with_confidence: bool = False, task: str | None = None) -> dict[int, StrideResult]:
+                       with_confidence: bool = False, task: str | None = None,
+                       progress: tiling.Progress | None = None) -> dict[int, StrideResult]:
         """One dataset sample (its photo and the extra inputs the net needs): ``{stride: StrideResult}`` of
         ``task`` (default: the semantic head). ``fcn_core.evaluation.evaluate_dataset`` calls this."""
         image = dataset.image(stem) if image is None else image
         extra = self.sample_extra(dataset, stem)
         if task is None or task == self.tasks[0]:
-            return self.predict(image, with_confidence=with_confidence, extra=extra)
-        return self.predict_tasks(image, with_confidence=with_confidence, extra=extra)[task]
+            return self.predict(image, with_confidence=with_confidence, extra=extra, progress=progress)
+        return self.predict_tasks(image, with_confidence=with_confidence, extra=extra,
+                                  progress=progress)[task]
 
     def predict_batch(
         self,
@@ -256,18 +327,37 @@ class Predictor:
         with_confidence: bool = True,
         extras: Sequence[dict[str, np.ndarray] | None] | None = None,
         all_tasks: bool = False,
+        progress: tiling.Progress | None = None,
     ) -> list:
         """Predict several images (any sizes; equal sizes are batched together), in input order.
 
         ``with_confidence=False`` skips softmax, confidence and margin (labels only: an arg-max on the
         device), for batch jobs that write label files. ``extras`` gives each image's extra inputs (depth,
         HHA) for nets that need them (a missing one is a ValueError naming it). ``all_tasks``: each result is
-        ``{task: {stride: StrideResult}}`` instead of the semantic ``{stride: StrideResult}``.
+        ``{task: {stride: StrideResult}}`` instead of the semantic ``{stride: StrideResult}``. Images above
+        :attr:`max_tile_pixels` are predicted one by one in tiles (``progress(done, total)`` per tile).
         """
         arrays = [as_rgb_uint8(im) for im in images]
         if self.extra_inputs:
             arrays = self._network_inputs(arrays, extras)
         wanted = None if strides is None else {int(s) for s in strides}
+        results: list = [None] * len(arrays)
+        self.last_tiling = None
+        whole: list[int] = []
+        for i, a in enumerate(arrays):
+            tiles = tiling.plan_tiles(a.shape[0], a.shape[1], self.max_tile_pixels)
+            if tiles is None:
+                whole.append(i)
+            else:
+                results[i] = self._predict_tiled(a, tiles, wanted, with_confidence, progress, all_tasks)
+        outs = self._predict_whole([arrays[i] for i in whole], wanted, with_confidence, all_tasks)
+        for i, out in zip(whole, outs):
+            results[i] = out
+        return [r for r in results if r is not None]
+
+    def _predict_whole(self, arrays: list[np.ndarray], wanted: set[int] | None,
+                       with_confidence: bool, all_tasks: bool = False) -> list:
+        """Each image in one forward pass (equal sizes batched), with the OOM and compile fallbacks."""
         results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
         groups: dict[tuple[int, int], list[int]] = {}
         for i, a in enumerate(arrays):
@@ -314,6 +404,29 @@ class Predictor:
             out.append(network_input(self.input_specs, arrays))
         return out
 
+    def _predict_tiled(self, image: np.ndarray, tiles: list[tiling.Tile], wanted: set[int] | None,
+                       with_confidence: bool, progress: tiling.Progress | None, all_tasks: bool = False):
+        """One image in tiles. ``image`` is the uint8 photo or the float32 network input (photo + depth/HHA,
+        normalised on the host: cropping it equals cropping each input). With ``all_tasks`` each head is
+        stitched too (keys ``(task, stride)`` while stitching)."""
+        if not all_tasks:
+            def run_one(tile: np.ndarray) -> dict:
+                return self._predict_whole([tile], wanted, with_confidence)[0]
+        else:
+            def run_one(tile: np.ndarray) -> dict:
+                heads = self._predict_whole([tile], wanted, with_confidence, True)[0]
+                return {(t, s): r for t, per_stride in heads.items() for s, r in per_stride.items()}
+
+        out = tiling.predict_tiled(run_one, image, tiles, with_confidence=with_confidence, progress=progress,
+                                   result_type=StrideResult)
+        self.last_tiling = tiling.describe_plan(tiles, image.shape[0], image.shape[1])
+        if not all_tasks:
+            return out
+        per_task: dict[str, dict[int, StrideResult]] = {}
+        for (task, stride), res in out.items():
+            per_task.setdefault(task, {})[stride] = res
+        return per_task
+
     def _handle_oom(self, exc: BaseException, chunk_len: int) -> None:
         if self._device.type == "cuda":
             torch.cuda.empty_cache()
@@ -332,7 +445,7 @@ class Predictor:
         self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True,
         all_tasks: bool = False,
     ) -> list:
-        dtype = PRECISIONS[self.precision]
+        dtype = PRECISIONS.get(self.precision, torch.float32)  # int8 graphs take fp32 input
         x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
         if batch.dtype == np.uint8:  # photo only: upload uint8 (4x less traffic), normalise on device
             x = self.loaded.preprocessing.normalize(x, dtype=dtype)

@@ -40,6 +40,11 @@ def _complete(folder: Path) -> bool:
     return (folder / "dataset.json").is_file() and split.is_file()
 
 
+def demo_dataset_ready() -> bool:
+    """True when the demo dataset is already generated (``demo_paths`` then returns at once)."""
+    return _complete(demo_dataset_dir())
+
+
 def ensure_demo_dataset() -> Path:
     """Generate the demo dataset into the cache unless it is already there; return its folder.
 

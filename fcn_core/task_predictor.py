@@ -52,17 +52,18 @@ class TaskPredictor:
         return len(self.class_names)
 
     def predict(self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *,
-                with_confidence: bool = True, extra: dict[str, np.ndarray] | None = None) -> dict:
+                with_confidence: bool = True, extra: dict[str, np.ndarray] | None = None,
+                progress=None) -> dict:
         return self.predictor.predict_tasks(image_rgb, strides, with_confidence=with_confidence,
-                                            extra=extra)[self.task]
+                                            extra=extra, progress=progress)[self.task]
 
     def predict_batch(self, images: Sequence[np.ndarray], strides: Iterable[int] | None = None, *,
-                      with_confidence: bool = True, extras=None) -> list[dict]:
+                      with_confidence: bool = True, extras=None, progress=None) -> list[dict]:
         out = self.predictor.predict_batch(images, strides, with_confidence=with_confidence, extras=extras,
-                                           all_tasks=True)
+                                           all_tasks=True, progress=progress)
         return [r[self.task] for r in out]
 
     def predict_sample(self, dataset, stem: str, image: np.ndarray | None = None, *,
-                       with_confidence: bool = False) -> dict:
+                       with_confidence: bool = False, progress=None) -> dict:
         return self.predictor.predict_sample(dataset, stem, image, with_confidence=with_confidence,
-                                             task=self.task)
+                                             task=self.task, progress=progress)

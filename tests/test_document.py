@@ -221,3 +221,53 @@ def test_replace_all_restores_as_one_modified_step():
     assert (doc.labels == target).all() and doc.is_modified
     doc.undo()
     assert (doc.labels == 0).all()
+
+
+def test_history_cap_drop_keeps_modified_after_undoing_everything():
+    """The cap dropped the first step: undoing all the rest leaves pixels unlike the opened labels, so the
+    document must still count as modified (it used to say "saved" and the edit was never written)."""
+    doc = LabelDocument(np.zeros((10, 10), np.uint8), max_history=3)
+    for v in range(1, 6):
+        doc.paint((5, 5), (5, 5), 1, v)
+    while doc.can_undo:
+        doc.undo()
+    assert doc.labels[5, 5] == 2  # the dropped steps' pixels stay
+    assert doc.is_modified
+    doc.mark_saved()
+    assert not doc.is_modified
+    doc.redo()
+    assert doc.is_modified
+
+
+def test_modified_is_pixels_not_history_position():
+    doc = _doc()
+    doc.paint((3, 3), (3, 3), 1, 4)
+    doc.mark_saved()
+    doc.paint((3, 3), (3, 3), 1, 5)
+    assert doc.is_modified
+    doc.paint((3, 3), (3, 3), 1, 4)  # painted back: same pixels as saved, two steps later
+    assert not doc.is_modified
+    doc.begin_stroke()
+    doc.paint((6, 6), (6, 6), 1, 7)  # mid-stroke changes count too
+    assert doc.is_modified
+    doc.end_stroke()
+
+
+def test_mark_saved_earlier_state_of_background_save():
+    doc = _doc()
+    doc.paint((3, 3), (3, 3), 1, 4)
+    written = doc.state_id  # a background save wrote this state ...
+    doc.paint((5, 5), (5, 5), 1, 6)  # ... while the user kept painting
+    doc.mark_saved(written)
+    assert doc.is_modified
+    doc.undo()
+    assert not doc.is_modified
+    doc.undo()
+    doc.mark_saved(written)  # the written state is now on the redo side
+    assert doc.is_modified
+    doc.redo()
+    assert not doc.is_modified
+    snapshot = doc.labels.copy()
+    doc.paint((1, 1), (1, 1), 1, 9)
+    doc.mark_saved(doc.state_id, labels=snapshot)
+    assert doc.is_modified

@@ -235,7 +235,7 @@ def test_nothing_essential_unreachable_at_1024x640(qtbot, window):
             assert action in in_menus, f"{action.text()!r} only behind the tool bar's »"
 
 
-@pytest.mark.parametrize(("size", "browser"), [((900, 600), 324), ((1400, 900), 400)])
+@pytest.mark.parametrize(("size", "browser"), [((900, 600), None), ((1024, 640), 314), ((1400, 900), 400)])
 def test_side_docks_leave_the_panels_room_on_small_windows(qtbot, tmp_path, size, browser):
     settings.use_ini_file(str(tmp_path / "settings.ini"))
     try:
@@ -244,9 +244,28 @@ def test_side_docks_leave_the_panels_room_on_small_windows(qtbot, tmp_path, size
         w.resize(*size)
         w.show()
         qtbot.waitExposed(w)
-        qtbot.waitUntil(lambda: abs(w.docks["browser"].width() - browser) <= 12, timeout=5000)
-        assert w.grid.width() >= 0.4 * size[0]  # was about 0.28 at 900 px (docks at 400 + 230 px)
+        if browser is not None:
+            qtbot.waitUntil(lambda: abs(w.docks["browser"].width() - browser) <= 12, timeout=5000)
+        assert w.grid.width() >= 0.5 * size[0]  # was about 0.28 at 900 px (docks at 400 + 230 px)
+        if size[0] >= 1024:  # each of the four panels keeps a usable width (was ~220 px at 1024x640)
+            qtbot.waitUntil(lambda: min(w.panels[k].width() for k in FOUR) >= 250, timeout=5000)
         mode = w.browser.table.textElideMode()
         assert mode == Qt.TextElideMode.ElideMiddle  # names keep their distinguishing end
+    finally:
+        settings.use_ini_file(None)
+
+
+def test_evaluation_dock_is_shown_by_default(qtbot, tmp_path):
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    try:
+        w = MainWindow(device="cpu")
+        qtbot.addWidget(w)
+        w.resize(1024, 640)
+        w.show()
+        qtbot.waitExposed(w)
+        dock = w.docks["evaluation"]
+        assert dock.isVisible() and dock.toggleViewAction().isChecked()
+        assert w.evaluation.run_button.isVisible()  # the way to score the dataset is in sight
+        qtbot.waitUntil(lambda: w.grid.height() >= PANEL_SHARE * w.height(), timeout=WAIT)
     finally:
         settings.use_ini_file(None)

@@ -164,3 +164,31 @@ def test_new_model_leaves_no_score_of_the_old_one(qtbot, window, tmp_path):
     own = w.model_set.predict(w.dataset.image(shown))
     want = row_from_confusion(confusion_matrix(w.dataset.label(shown), own[8].labels, 8))["mean_iu"]
     assert w.browser.model.rows[w.browser.model.row_of(shown)].scores[8]["mean_iu"] == pytest.approx(want)
+
+
+def test_evaluating_again_keeps_the_last_numbers_until_the_new_ones(qtbot, window):
+    """Seen under Xvfb: starting a second evaluation emptied the totals and the table showed "nan"."""
+    w = window
+    _open(qtbot, w)
+    _evaluate(qtbot, w)
+    shown = w.evaluation.table.item(2, 2).text()
+    with qtbot.waitSignal(w.evaluation.evaluation_finished, timeout=TIMEOUT):
+        w.evaluate_dataset(show_panel=True)
+        assert w.evaluation.running
+        assert w.evaluation.table.item(2, 2).text() == shown != "nan"
+    assert w.evaluation.table.item(2, 2).text() == shown  # same labels, same model: same numbers
+
+
+def test_evaluate_saves_unsaved_edits_first_so_it_scores_what_is_shown(qtbot, window):
+    w = window
+    _open(qtbot, w)
+    stem, doc = w.current_stem, w.editing.document
+    edited = np.where(doc.labels == 255, 255, (doc.labels + 1) % 8).astype(np.uint8)
+    doc.replace_all(edited)
+    w.editing.after_edit()
+    assert doc.is_modified
+    result = _evaluate(qtbot, w)
+    assert not doc.is_modified and (Path(w.test_dataset) / "corrections" / f"{stem}.png").exists()
+    own = w.current_results
+    for s in (32, 16, 8):
+        assert np.array_equal(result.book.confusions(stem)[s], confusion_matrix(edited, own[s].labels, 8))

@@ -232,7 +232,8 @@ def test_file_menu_dialog_folders_and_finetune_path(qtbot, window, tiny, monkeyp
 
 def test_shortcut_sheet_says_undo_is_per_image():
     text = sheet_html()
-    assert "cleared when you switch to another image" in text
+    # issue 13: each image keeps its undo steps across image switches, within a memory budget
+    assert "keeps its history when you switch images" in text and "memory budget" in text
 
 
 def test_dataset_start_folder_without_a_dataset_uses_the_last_one(tmp_path):

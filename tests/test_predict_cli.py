@@ -163,6 +163,8 @@ def test_bench_quick_prints_json(tmp_path):
     assert result["meta"]["quick"] is True
     cpu = result["devices"]["cpu"]
     assert {"fcn8s_500", "multi_stride_500", "pipeline", "panels", "agreement"} <= set(cpu)
+    # The 8000x6000 image and the torchrun runs take minutes: full runs only.
+    assert "skipped" in cpu["large_image"] and "skipped" in cpu["sharded"]
     fcn8s = cpu["fcn8s_500"]
     assert fcn8s["baseline"]["median_ms"] > 0 and fcn8s["ours"]["median_ms"] > 0 and fcn8s["speedup"] > 0
     assert cpu["multi_stride_500"]["strides"] == [32, 16, 8]

@@ -175,3 +175,60 @@ def test_cli_predict_depth_net_reads_the_depth_beside_the_photos(nyud, tmp_path,
     rc = main(["predict", str(photo), "--weights", str(weights), "--out", str(tmp_path / "p2"), "--depth",
                str(empty), "--device", "cpu", "--no-progress"])
     assert rc == 1 and f"no depth file img_5002.png in {empty}" in capsys.readouterr().err
+
+
+def _blocky(h: int, w: int, seed: int, channels: int | None = 3, scale: float = 255.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shape = (h // 8 + 1, w // 8 + 1) + ((channels,) if channels else ())
+    grid = rng.random(shape) * scale
+    big = np.repeat(np.repeat(grid, 8, axis=0), 8, axis=1)[:h, :w]
+    return big.astype(np.uint8) if scale == 255.0 else big.astype(np.float32)
+
+
+def _same_where_clear(got: dict, expected: dict) -> None:
+    assert set(got) == set(expected)
+    for s in expected:
+        clear = expected[s].margin > 1e-4
+        assert clear.mean() > 0.95
+        assert np.array_equal(got[s].labels[clear], expected[s].labels[clear])
+        np.testing.assert_allclose(got[s].confidence, expected[s].confidence, atol=2e-3)
+
+
+def test_depth_net_in_tiles_equals_the_whole_image_with_progress(nyud):
+    # Tiling crops the host-normalised photo + depth input: the same labels as one pass.
+    _, weights = nyud
+    image, depth = _blocky(40, 700, 1), _blocky(40, 700, 2, channels=None, scale=5000.0) + 500.0
+    whole = Predictor(load_model(weights), device="cpu", max_tile_pixels=10**9)
+    tiled = Predictor(load_model(weights), device="cpu", max_tile_pixels=40 * 699)
+    expected = whole.predict(image, extra={"depth": depth})
+    calls = []
+    got = tiled.predict(image, extra={"depth": depth}, progress=lambda d, n: calls.append((d, n)))
+    assert tiled.last_tiling is not None and tiled.last_tiling.tiles == 2 and calls == [(1, 2), (2, 2)]
+    _same_where_clear(got, expected)
+
+
+def test_two_headed_net_in_tiles_gives_every_head(sift):
+    _, weights = sift
+    image = _blocky(40, 700, 3)
+    whole = Predictor(load_model(weights), device="cpu", max_tile_pixels=10**9)
+    tiled = Predictor(load_model(weights), device="cpu", max_tile_pixels=40 * 699)
+    expected, got = whole.predict_tasks(image), tiled.predict_tasks(image)
+    assert tiled.last_tiling is not None and set(got) == {"sem", "geo"}
+    for task in ("sem", "geo"):
+        _same_where_clear(got[task], expected[task])
+    geo = TaskPredictor(tiled, "geo").predict(image)
+    assert np.array_equal(geo[16].labels, got["geo"][16].labels)
+
+
+@pytest.mark.parametrize("which", ["nyud", "sift"])
+def test_onnx_backend_falls_back_to_torch_for_extra_inputs_and_two_heads(which, request):
+    pytest.importorskip("onnxruntime")
+    ds, weights = request.getfixturevalue(which)
+    torch_pred = Predictor(load_model(weights), device="cpu")
+    onnx_pred = Predictor(load_model(weights), device="cpu", backend="onnxruntime")
+    assert onnx_pred.backend == "torch"
+    assert onnx_pred.backend_note and ("depth" in onnx_pred.backend_note or "heads" in onnx_pred.backend_note)
+    stem = ds.stems[0]
+    got, expected = onnx_pred.predict_sample(ds, stem), torch_pred.predict_sample(ds, stem)
+    for s in expected:
+        assert np.array_equal(got[s].labels, expected[s].labels)

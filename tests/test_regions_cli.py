@@ -12,6 +12,7 @@ from PIL import Image
 
 from fcn_core.cli import main
 from fcn_core.data import open_dataset, write_palette_png
+from fcn_core.data.predictions import stored_path, write_probability_png
 from fcn_core.predictor import Predictor
 from fcn_core.regions import LABEL_SUSPECT, MODEL_WRONG, extract_regions
 from fcn_core.weights import load_model
@@ -79,12 +80,9 @@ def test_stride_folders_with_confidence_maps(squares, tmp_path, capsys):
     pred = tmp_path / "pred"
     for s in (32, 16, 8):
         _write_preds(pred / f"{s}s", truth)
-    conf = np.full((H, W), 0.95, np.float32)
-    (pred / "8s" / "confidence").mkdir()
-    for stem in ("img0", "img1"):
-        np.save(pred / "8s" / "confidence" / f"{stem}.npy", conf)
-    # a 16-bit PNG map for img2: 0.9 * 65535
-    Image.fromarray(np.full((H, W), 58982, np.uint16)).save(pred / "8s" / "confidence" / "img2.png")
+    # confidence maps as `fcn predict --save-confidence` writes them (16-bit, value / 65535), 8s only
+    for stem, p in (("img0", 0.95), ("img1", 0.95), ("img2", 0.9)):
+        write_probability_png(stored_path(pred, stem, 8, True, "confidence"), np.full((H, W), p, np.float32))
     rc, out = _run(capsys, "--pred", pred, "--data", root, "--split", "val", "--json", tmp_path / "r.json")
     assert rc == 0, out.err
     regions = {r["image"]: r for r in json.loads((tmp_path / "r.json").read_text())["regions"]}
@@ -155,7 +153,7 @@ def test_errors_name_the_problem(squares, tmp_path, capsys):
     assert rc == 2 and "not 32" in out.err
     conf_bad = tmp_path / "conf_bad"
     _write_preds(conf_bad, truth)
-    (conf_bad / "confidence").mkdir()
-    np.save(conf_bad / "confidence" / "img0.npy", np.full((H, W), 2.0, np.float32))
+    bad_map = stored_path(conf_bad, "img0", 8, False, "confidence")
+    write_probability_png(bad_map, np.full((H // 2, W), 0.5, np.float32))
     rc, out = _run(capsys, "--pred", conf_bad, "--data", root, "--json", out_json)
-    assert rc == 2 and str(conf_bad / "confidence" / "img0.npy") in out.err and "0..1" in out.err
+    assert rc == 2 and str(bad_map) in out.err and f"{W}x{H // 2}" in out.err

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from app.document import VOID, LabelDocument
-from app.tools import BRUSH_MODES, DRAG_HANDLERS, Mode, ToolContext, error_region, start_drag
+from app.tools import (
+    BRUSH_MODES,
+    CLICK_ONLY_MODES,
+    DRAG_HANDLERS,
+    Mode,
+    ToolContext,
+    error_region,
+    start_drag,
+)
 
 
 def _drag(mode: Mode, ctx: ToolContext, points) -> None:
@@ -21,7 +29,7 @@ def _ctx(h: int = 30, w: int = 40, **kw) -> ToolContext:
 
 
 def test_every_editing_mode_has_a_handler():
-    assert set(DRAG_HANDLERS) == set(Mode) - {Mode.PAN}
+    assert set(DRAG_HANDLERS) == set(Mode) - {Mode.PAN} - CLICK_ONLY_MODES
     assert start_drag(Mode.PAN, _ctx(), (1, 1)) is None
     assert BRUSH_MODES <= set(DRAG_HANDLERS)
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QProgressDialog,
     QPushButton,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.editing.finetune_plan import FinetunePlan, format_duration, plan_finetune, seconds_per_iteration
 from app.jobs import Job
 
 
@@ -68,6 +70,9 @@ class BackgroundJobs(QObject):
         self.progress: QProgressDialog | None = None
         self.last_result = None
         self.last_error: str | None = None
+        self.last_plan: FinetunePlan | None = None  # what the last fine-tune was told it would do
+        self._announce_model: Path | None = None  # a fine-tuned checkpoint to name once the window loaded it
+        self.window.models_opened.connect(self._models_opened)
 
     # -- dialogs -------------------------------------------------------------------------------------------
     def export_dialog(self) -> None:
@@ -92,7 +97,7 @@ class BackgroundJobs(QObject):
     def finetune_dialog(self) -> None:
         """Ask for an output folder and a budget, then :meth:`start_finetune`."""
         ds, ms = self.window.dataset, getattr(self.window, "model_set", None)
-        if ds is None or ms is None:
+        if ds is None or ms is None or not ms.predictors:  # stored predictions have no weights to train
             self.window.report_error("Open a dataset and a model before fine-tuning.", modal_box=False)
             return
         form = _FolderForm("Fine-tune on corrections", Path(ds.root).parent / "finetuned", self.window)
@@ -104,7 +109,20 @@ class BackgroundJobs(QObject):
         minutes.setRange(0.0, 10_000.0)
         minutes.setSpecialValueText("no limit")
         form.form.addRow("Time limit (minutes)", minutes)
+        plan = QLabel()
+        plan.setObjectName("finetune_plan")
+        plan.setWordWrap(True)
+        plan.setMinimumWidth(420)
+
+        def describe() -> None:  # said before anything starts: what is used, what is left out, how long
+            plan.setText(self.plan(iters.value(), minutes.value() or None).message())
+
+        iters.valueChanged.connect(describe)
+        minutes.valueChanged.connect(describe)
+        describe()
+        form.form.addRow(plan)
         form.finish()
+        self._finetune_form = form  # tests reach it here
         if form.exec() == QDialog.DialogCode.Accepted and form.out.text().strip():
             self.start_finetune(Path(form.out.text().strip()), max_iters=iters.value(),
                                 minutes=minutes.value() or None)
@@ -127,15 +145,26 @@ class BackgroundJobs(QObject):
         """Train the loaded model further on the corrected labels; on success load the new checkpoint."""
         ms = getattr(self.window, "model_set", None)
         ds = self.window.dataset
-        if self.busy() or ds is None or ms is None or not self.c.saver.leave_image():
+        if self.busy() or ds is None or ms is None or not ms.predictors or not self.c.saver.leave_image():
             return False
-        from fcn_core.train import TrainConfig, train
+        from fcn_core.train import train
 
+        config = self._finetune_config(out, max_iters, minutes, device)
+        self.last_plan = plan = self.plan(max_iters, minutes, config)
+        self.window.status_bar.showMessage(f"Fine-tuning started. {plan.message()}".replace("\n", " "), 15000)
+        return self._start("fine-tune", "Fine-tuning on corrections",
+                           lambda progress, stop: train(config, progress, stop), self._trained)
+
+    def _finetune_config(self, out: Path, max_iters: int | None, minutes: float | None,
+                         device: str | None = None):
+        from fcn_core.train import TrainConfig
+
+        ms, ds = self.window.model_set, self.window.dataset
         loaded = ms.predictors[0].loaded
         options = dict(getattr(loaded, "options", {}) or {})
         splits = set(getattr(ds, "splits", {}) or {})
         train_split = "train" if "train" in splits else ("trainval" if "trainval" in splits else "train")
-        config = TrainConfig(
+        return TrainConfig(
             data=Path(ds.root), out=Path(out), arch=ms.arch if len(ms.paths) == 1 else loaded.arch,
             init_from=Path(ms.paths[0]), labels_dir=self.c.saver.corrections_dir(), max_iters=max_iters,
             minutes=minutes, train_split=train_split, val_split="val" if "val" in splits else train_split,
@@ -143,8 +172,19 @@ class BackgroundJobs(QObject):
             device=device or getattr(self.window, "device", None), show_progress=False,
             # No loader processes: forking a multi-threaded Qt process can deadlock the child.
             num_workers=0)
-        return self._start("fine-tune", "Fine-tuning on corrections",
-                           lambda progress, stop: train(config, progress, stop), self._trained)
+
+    def plan(self, max_iters: int | None, minutes: float | None, config=None) -> FinetunePlan:
+        """What fine-tuning with this budget uses, leaves out and probably takes (see ``finetune_plan``)."""
+        if config is None:
+            config = self._finetune_config(Path("."), max_iters, minutes)
+        c = config.resolved()
+        image = getattr(self.window, "current_image", None)
+        per_iter = seconds_per_iteration(getattr(self.window, "_last_prediction_s", None),
+                                         None if image is None else image.shape[:2],
+                                         batch_size=c.batch_size, crop=c.crop)
+        val = c.val_split if c.val_split != c.train_split else None
+        return plan_finetune(self.window.dataset, train_split=c.train_split, val_split=val,
+                             iterations=c.max_iters, minutes=c.minutes, seconds_per_iter=per_iter)
 
     def busy(self) -> bool:
         return self.task is not None and self.task.isRunning()
@@ -182,8 +222,12 @@ class BackgroundJobs(QObject):
             dialog.setMaximum(total)
             dialog.setValue(min(int(info.get("iteration", 0)), total) if total else 0)
             loss = info.get("loss")
+            done, elapsed = int(info.get("iteration") or 0), info.get("elapsed")
+            left = (f", about {format_duration(elapsed / done * (total - done))} left"
+                    if total and done and isinstance(elapsed, float) else "")  # measured, not estimated
             dialog.setLabelText(f"{title}: {info.get('stage', '')} iteration {info.get('iteration')}"
-                                + (f", loss {loss:.3f}" if isinstance(loss, float) else ""))
+                                + (f"/{total}" if total else "")
+                                + (f", loss {loss:.3f}" if isinstance(loss, float) else "") + left)
 
     def _failed(self, title: str, message: str) -> None:
         self.last_error = message
@@ -200,4 +244,20 @@ class BackgroundJobs(QObject):
         self.last_result = best
         if self.task is not None and self.task.cancelled:
             self.window.status_bar.showMessage(f"Fine-tuning stopped; last checkpoint {best}", 8000)
+        self._announce_model = Path(best)
         self.window.open_models([str(best)])  # the window reloads predictions with the new weights
+
+    def _models_opened(self, _models) -> None:
+        """Name the fine-tuned model once the window has loaded it (which model is on screen now)."""
+        best, self._announce_model = self._announce_model, None
+        paths = [Path(p) for p in (getattr(self.window.model_set, "paths", None) or [])]
+        if best is None or best not in paths:
+            return
+        text = f"Now using the fine-tuned model {best.parent.name}/{best.name} ({best})"
+        self.window.status_bar.showMessage(text, 15000)
+
+        def again() -> None:  # the image's new predictions replaced the message: say it once more
+            self.window.predictions_changed.disconnect(again)
+            self.window.status_bar.showMessage(text, 15000)
+
+        self.window.predictions_changed.connect(again)

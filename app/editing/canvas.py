@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsEllipseItem, QGraphicsPathItem
 
-from app.tools import BRUSH_MODES, Drag, Mode
+from app.tools import BOX_MODES, BRUSH_MODES, LASSO_MODES, Drag, Mode
 from app.tools.polygon_clicks import moved_beyond_slop
 
 
@@ -70,6 +70,7 @@ class CanvasInput(QObject):
         self.cursors: list[QGraphicsEllipseItem] = []
         self.lassos: list[QGraphicsPathItem] = []  # the polygon tool's outline while dragging
         self._lasso_path: QPainterPath | None = None
+        self._box_from: QPointF | None = None
         self._last_view_pt: QPointF | None = None  # where the cursor is, to redraw the outline on resize
         # viewport wrappers kept here: the app-wide filter must not touch panels Qt has already deleted
         self._viewports = [(panel.graphics_view.viewport(), panel) for panel in self.panels]
@@ -95,7 +96,13 @@ class CanvasInput(QObject):
         if app is not None:
             app.installEventFilter(self)  # space is held anywhere in the app while panning
             if self.panels:
-                self.panels[0].destroyed.connect(lambda *_a, app=app: app.removeEventFilter(self))
+                self.panels[0].destroyed.connect(lambda *_a, app=app: self._drop_filter(app))
+
+    def _drop_filter(self, app) -> None:
+        try:
+            app.removeEventFilter(self)
+        except RuntimeError:  # this object went first: Qt removed its filter with it
+            pass
 
     # -- coordinates -------------------------------------------------------------------------------------
     @staticmethod
@@ -217,17 +224,22 @@ class CanvasInput(QObject):
             self._drag = self._start(self.doc_point(view_pt))
         finally:
             self._pressing = False
-        if self._drag is not None and self._mode() == Mode.POLYGON:
+        if self._drag is not None and self._mode() in LASSO_MODES | BOX_MODES:
             self._lasso_path = QPainterPath(view_pt)
+            self._box_from = view_pt if self._mode() in BOX_MODES else None
             self._extend_lasso(view_pt)
         return self._drag is not None
 
     def _extend_lasso(self, view_pt: QPointF) -> None:
         if self._lasso_path is None:
             return
-        self._lasso_path.lineTo(view_pt)
-        closed = QPainterPath(self._lasso_path)
-        closed.closeSubpath()
+        if self._box_from is not None:  # GrabCut: the box from the press to the cursor
+            closed = QPainterPath()
+            closed.addRect(QRectF(self._box_from, view_pt).normalized())
+        else:
+            self._lasso_path.lineTo(view_pt)
+            closed = QPainterPath(self._lasso_path)
+            closed.closeSubpath()
         for item in self.lassos:
             item.setPath(closed)
             item.setVisible(True)

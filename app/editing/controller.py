@@ -12,14 +12,16 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox
 
 from app.document import VOID, LabelDocument, Point
+from app.editing.assist_tools import AssistTools, add_assist_button
 from app.editing.canvas import CanvasInput
 from app.editing.class_selector import ClassSelector
+from app.editing.image_histories import ImageHistories
 from app.editing.live_preview import preview_rect
 from app.editing.polygon_input import PolygonClicks
 from app.editing.saving import Saver
 from app.editing.score_gate import ScoreGate
 from app.editing.shortcuts import TOOL_BAR_TEXT, TOOL_SHORTCUTS, ShortcutSheet
-from app.tools import Drag, Mode, ToolContext, start_drag
+from app.tools import ASSIST_MODES, Drag, Mode, ToolContext, start_drag
 from app.views.compare_notice import PAINT_REFUSED
 
 BRUSH_SIZES = (1, 2, 3, 5, 8, 12, 16, 20, 30, 45, 64, 96, 128)
@@ -44,9 +46,12 @@ class EditingController(QObject):
         self.polygon = PolygonClicks([p.view_box for p in edited], context=self._tool_context,
                                      finished=self.after_edit, make_action=self._action,
                                      message=lambda text: window.status_bar.showMessage(text, 5000))
+        self.assist = AssistTools(self, [p.view_box for p in edited])
+        self.histories = ImageHistories(self)
         self.canvas = CanvasInput(edited, mode=lambda: self.mode, brush_size=lambda: self.brush_size,
                                   start=self._start_drag, finished=self.after_edit,
-                                  clicks={Mode.POLYGON: self.polygon}, refuse=self._refuse_press, parent=self)
+                                  clicks={Mode.POLYGON: self.polygon, Mode.SCISSORS: self.assist.scissors},
+                                  refuse=self._refuse_press, parent=self)
         window.before_image_change.append(self._before_image_change)
         window.current_image_changed.connect(self._on_image)
         window.dataset_opened.connect(lambda _ds: self._refresh_classes())
@@ -118,8 +123,9 @@ class EditingController(QObject):
                      tip="Train the loaded model further on the corrected labels (fcn train)")
         self.compare_action = self._action("Show &original ground truth", "view", ("O",), self._compare,
                                            checkable=True, tip="Compare the corrections with the original")
-        self._action("&Editing shortcuts", "help", ("F1",), self.show_shortcuts)
-        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (Help: Editing shortcuts)", 4000)
+        self._action("&Keyboard shortcuts", "help", ("F1",), self.show_shortcuts,
+                     tip="Every key of the window, read from its actions")
+        w.status_bar.showMessage("Editing tools: B brush, E eraser, F fill (F1: every key)", 4000)
 
     def _build_tool_bar(self) -> None:
         bar = getattr(self.window, "edit_tool_bar", None) or self.window.tool_bar
@@ -127,7 +133,8 @@ class EditingController(QObject):
         for mode, _text, _key, _tip in TOOL_SHORTCUTS:
             action = self.tool_actions[mode]
             action.setIconText(TOOL_BAR_TEXT.get(mode, action.text().replace("&", "")))
-            bar.addAction(action)
+            if mode not in ASSIST_MODES:
+                bar.addAction(action)
         bar.addSeparator()
         self.size_box = QSpinBox()
         self.size_box.setRange(1, 256)
@@ -140,6 +147,9 @@ class EditingController(QObject):
         self.class_selector = ClassSelector()
         self.class_selector.class_selected.connect(self._class_chosen)
         bar.addWidget(self.class_selector)
+        bar.addSeparator()  # the assisted tools last: one drop-down button (all are in the Tools menu too)
+        self.assist_button = add_assist_button(bar, [self.tool_actions[m] for m, *_r in TOOL_SHORTCUTS
+                                                     if m in ASSIST_MODES])
 
     def _refresh_classes(self) -> None:
         names = list(self.window.class_names or [])
@@ -153,10 +163,19 @@ class EditingController(QObject):
         self.canvas.reset()
         self.mode = mode
         self.tool_actions[mode].setChecked(True)
+        self.assist.mode_changed(mode)
         self.canvas.refresh_cursor()
+        self._show_edited_labels_on_overlay()
         action = self.tool_actions[mode]
         name = action.text().replace("&", "")
         self.window.status_bar.showMessage(f"Tool: {name} — {action.statusTip()}", 6000)
+
+    def _show_edited_labels_on_overlay(self) -> None:
+        """With a painting tool the overlay panel lays the labels being edited over the photo (what you
+        paint is what you see there, as in labelme / CVAT); in Navigate it shows the prediction again."""
+        grid = getattr(self.window, "grid", None)
+        if grid is not None and hasattr(grid, "set_overlay_source"):
+            grid.set_overlay_source("prediction" if self.mode == Mode.PAN else "labels")
 
     def set_brush_size(self, size: float) -> None:
         """Brush diameter in image pixels (1–256)."""
@@ -196,6 +215,7 @@ class EditingController(QObject):
         gt, image = w.current_gt, w.current_image
         if gt is None:
             if image is None:
+                self.histories.leave(self.stem, self.document)
                 self.document = self.stem = None
                 return
             gt = np.full(image.shape[:2], VOID, np.uint8)
@@ -208,12 +228,14 @@ class EditingController(QObject):
                 original = None
         if original is not None and original.shape != gt.shape:
             original = None
-        doc = LabelDocument(gt, original=original)
+        self.histories.leave(self.stem, self.document)
+        doc = self.histories.restore(stem, gt) or LabelDocument(gt, original=original)
         if doc.labels is not w.current_gt:
             w.set_current_gt(doc.labels)
         doc.add_listener(self._labels_changed)
         self.document, self.stem = doc, stem
         self.saver.new_document()
+        self.assist.image_changed()
         self.refresh_readout()  # a still cursor now points into another image
         self.update_actions()
 
@@ -227,8 +249,12 @@ class EditingController(QObject):
         """What a tool edits now; None without a document or while the original is shown."""
         if self.document is None or self.compare_action.isChecked():
             return None
-        return ToolContext(self.document, label=self.label, brush_size=self.brush_size,
-                           prediction=self._prediction(), on_pick=self.class_selector.select)
+        ctx = ToolContext(self.document, label=self.label, brush_size=self.brush_size,
+                          prediction=self._prediction(), on_pick=self.class_selector.select,
+                          image=self.window.current_image, run=self.assist.run, message=self.assist.message)
+        if self.mode == Mode.SUPERPIXEL:
+            ctx.superpixels = self.assist.superpixels_for(self.stem)
+        return ctx
 
     def _refuse_press(self) -> bool:
         """An editing press while the original ground truth is compared (read-only): refused, and said why
@@ -286,11 +312,12 @@ class EditingController(QObject):
         """Enable undo/redo/save to match the document; mark unsaved edits in the title."""
         doc = self.document
         self.undo_action.setEnabled(doc is not None and doc.can_undo)
+        self.histories.describe(self.undo_action)
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         self.save_action.setEnabled(doc is not None)
         self.overwrite_action.setEnabled(doc is not None and self.window.dataset is not None)
         if self.stem is not None:
-            self.window.setWindowTitle(f"FCN Studio — {self.stem}{' *' if doc and doc.is_modified else ''}")
+            self.window.update_title(modified=bool(doc and doc.is_modified))
 
     def replace_class_dialog(self) -> None:
         """Edit → Replace class…: pick both classes from searchable lists (for classes hard to click)."""
@@ -328,7 +355,7 @@ class EditingController(QObject):
         return self.saver.leave_image(then=then)
 
     def show_shortcuts(self) -> None:
-        """Help → Editing shortcuts."""
+        """Help → Keyboard shortcuts (F1)."""
         if getattr(self, "_sheet", None) is None:
             self._sheet = ShortcutSheet(self.window)
         self._sheet.show()

@@ -1,4 +1,5 @@
-"""Live preview of a brush stroke on the ground-truth panel: recolour and repaint only the dirty rectangle."""
+"""Live preview of a brush stroke on the ground-truth panel (and the overlay when it shows the labels):
+recolour and repaint only the dirty rectangle."""
 
 from __future__ import annotations
 
@@ -21,4 +22,6 @@ def preview_rect(window, labels: np.ndarray, rect: tuple[int, int, int, int]) ->
     y0, y1, x0, x1 = rect
     image[y0:y1, x0:x1] = lut[labels[y0:y1, x0:x1]]
     repaint_rect(item, rect)
+    if grid is not None and hasattr(grid, "overlay_labels_changed"):
+        grid.overlay_labels_changed(rect)  # the overlay shows the labels while a painting tool is active
     return True

@@ -4,12 +4,15 @@ recovery folder and restore after a crash. Every write is a job of the window's 
 "labels" lane, so writes land in the order they were asked for.
 
 Policy (also in the shortcut sheet): switching image or closing with unsaved edits saves them to the
-corrections folder silently; if that fails the user chooses retry / discard / stay.
+corrections folder silently; if that fails the user chooses retry / discard / stay. A correction file that
+another window or program wrote since this window read (or last wrote) it is never overwritten silently:
+the user chooses overwrite / save as a copy / cancel.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
+from app.editing.save_conflicts import SaveGuard
 
 DEFAULT_AUTOSAVE_MS = 30_000
 LANE = "labels"  # saves and autosaves run one after another, in order
@@ -45,6 +49,7 @@ class Saver(QObject):
         self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
         self._after_save = None  # the navigation (image switch, close) waiting for the save in flight
         self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
+        self.guard = SaveGuard(self)  # another window / process wrote the file since: ask, never overwrite
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
         self.timer.timeout.connect(self.autosave)
@@ -91,6 +96,23 @@ class Saver(QObject):
     def recovery_file(self, stem: str) -> Path:
         return storage.recovery_path(self.recovery_dir, self._dataset_root(), stem)
 
+    # -- another writer of the same file (app/editing/save_conflicts.py decides when to ask) ---------------
+    def ask_conflict(self, path: Path, other: storage.FileStamp) -> str:
+        """"overwrite", "copy" or "cancel": the correction file changed on disk since this window read it."""
+        when = time.strftime("%H:%M:%S", time.localtime(other.mtime_ns / 1e9))
+        box = QMessageBox(QMessageBox.Icon.Warning, "Corrections changed on disk",
+                          f"{path}\nwas changed by another window or program at {when} after this window "
+                          "opened it. Saving here would replace those labels.\n\nOverwrite them with yours, "
+                          "save yours as a separate copy (the other version stays in use), or cancel?",
+                          parent=self.window)
+        overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+        copy = box.addButton("Save as a copy", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(copy)
+        box.exec()
+        clicked = box.clickedButton()
+        return "overwrite" if clicked is overwrite else "copy" if clicked is copy else "cancel"
+
     # -- saving --------------------------------------------------------------------------------------------
     def save(self) -> None:
         """Ctrl+S: write a copy of the labels in the background; the document stays editable meanwhile."""
@@ -100,45 +122,65 @@ class Saver(QObject):
         if self._saving:
             self._save_again = True
             return
+        folder, palette = self.corrections_dir(), self.window.palette.copy()
+        target = self.guard.target(stem, folder)
+        if target is None:
+            self._after_save = None  # cancelled: the image switch that asked for this save does not happen
+            return
+        out_folder, out_stem, is_copy = target
         self._saving = True
         self._generation += 1
         gen = self._generation
         labels, state = doc.labels.copy(), doc.state_id  # the snapshot is taken now, on the GUI thread
-        folder, palette = self.corrections_dir(), self.window.palette.copy()
-        self.window.jobs.start(lambda _p, _s: storage.save_correction(folder, stem, labels, palette),
+        write = self.guard.write
+        self.window.jobs.start(lambda _p, _s: write(out_folder, out_stem, labels, palette, is_copy),
                                name="save labels", lane=LANE,
                                on_done=lambda path: self._saved(doc, stem, state, path, gen=gen,
-                                                                labels=labels),
-                               on_error=lambda msg: self._save_failed(stem, folder, msg))
+                                                                labels=labels, is_copy=is_copy),
+                               on_error=lambda msg: self._save_failed(stem, out_folder, msg))
 
     def save_now(self) -> bool:
-        """Save synchronously (image switch, close, export); False (after reporting) when it failed."""
+        """Save synchronously (image switch, close, export); False (after reporting) when it failed or the
+        user cancelled."""
+        return self._save_sync() == "saved"
+
+    def _save_sync(self) -> str:
+        """"saved", "failed" (reported) or "cancelled" (another writer's file kept)."""
         doc, stem = self.c.document, self.c.stem
         if doc is None or stem is None:
-            return True
+            return "saved"
         if self.window.jobs.busy(LANE):
             self.window.jobs.join(lane=LANE)  # an older snapshot still being written must not land after this
-        self._generation += 1
         folder = self.corrections_dir()
+        target = self.guard.target(stem, folder)
+        if target is None:
+            return "cancelled"
+        out_folder, out_stem, is_copy = target
+        self._generation += 1
         try:
-            path = storage.save_correction(folder, stem, doc.labels, self.window.palette)
+            path = self.guard.write(out_folder, out_stem, doc.labels, self.window.palette, is_copy)
         except OSError as exc:
-            self._report_failure(stem, folder, exc)
-            return False
+            self._report_failure(stem, out_folder, exc)
+            return "failed"
         self._saved(doc, stem, doc.state_id, path, gen=self._generation, finish_async=False,
-                    labels=doc.labels.copy())
-        return True
+                    labels=doc.labels.copy(), is_copy=is_copy)
+        return "saved"
 
     def _saved(self, doc, stem: str, state: int, path: Path, *, gen: int, finish_async: bool = True,
-               labels=None) -> None:
+               labels=None, is_copy: bool = False) -> None:
         if finish_async:
             self._saving = False
         if gen != self._generation:
             return  # a synchronous save already wrote newer labels and did the bookkeeping
-        doc.mark_saved(state)
+        doc.mark_saved(state, labels=labels)  # the snapshot written: is_modified compares pixels with it
         if not doc.is_modified:
             self._autosave_gen += 1  # an autosave still in flight must not resurrect the recovery file
             storage.remove_recovery(self.recovery_file(stem))
+        if is_copy:  # the other writer's file stays the correction in use
+            self.window.status_bar.showMessage(
+                f"Saved your labels as a copy: {path} (the corrections file keeps the other version)", 15000)
+            self.c.update_actions()
+            return
         ds = self.window.dataset
         if ds is not None and stem in getattr(ds, "stems", []):
             sample = ds.sample(stem)
@@ -194,7 +236,9 @@ class Saver(QObject):
             self._after_save = then  # the latest navigation wins
             self.save()
             return False
-        while not self.save_now():
+        while (result := self._save_sync()) != "saved":
+            if result == "cancelled":
+                return False  # stay on the image: the other writer's file and these edits are both kept
             choice = self.ask_failed_save()
             if choice == "discard":
                 self.discard_recovery()
@@ -272,9 +316,11 @@ class Saver(QObject):
         self._autosaved_state = None
 
     def new_document(self) -> None:
-        """A new image is open: restore pending recovered edits for it."""
+        """A new image is open: note its correction file's state; restore pending recovered edits for it."""
         self._autosaved_state = None
         doc, stem = self.c.document, self.c.stem
+        if stem is not None:
+            self.guard.opened(stem, self.corrections_dir(), self.window.dataset)
         rec = self.pending.pop((self._dataset_root(), stem), None)
         if rec is None or doc is None:
             return

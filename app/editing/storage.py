@@ -37,6 +37,47 @@ def save_correction(corrections_dir: str | os.PathLike[str], stem: str, labels: 
     return path
 
 
+@dataclass(frozen=True)
+class FileStamp:
+    """What a correction file held when this window last read or wrote it."""
+
+    mtime_ns: int
+    size: int
+    digest: str  # sha1 of the bytes: a rewrite with the same size and time still shows
+
+
+def file_stamp(path: str | os.PathLike[str]) -> FileStamp | None:
+    """The file's stamp, None when it does not exist."""
+    path = Path(path)
+    try:
+        st = path.stat()
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return FileStamp(st.st_mtime_ns, st.st_size, hashlib.sha1(data).hexdigest())
+
+
+def changed_on_disk(path: str | os.PathLike[str], known: FileStamp | None) -> FileStamp | None:
+    """The file's stamp when someone else wrote it since ``known`` (None: it did not exist then), else None.
+
+    A file deleted since is no conflict (nothing of anyone's would be lost by writing it again)."""
+    now = file_stamp(path)
+    if now is None or (known is not None and now.digest == known.digest):
+        return None
+    return now
+
+
+def conflict_copy(corrections_dir: str | os.PathLike[str], stem: str) -> tuple[Path, str]:
+    """(folder, stem) for "Save as a copy": ``<corrections>/conflicts/<stem>-<time>.png``, a folder the
+    dataset never reads as labels, so the other version stays the correction in use."""
+    folder = Path(corrections_dir) / "conflicts"
+    name = f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = name, 1
+    while correction_path(folder, candidate).exists():
+        candidate, n = f"{name}-{n}", n + 1
+    return folder, candidate
+
+
 def overwrite_original(label_path: str | os.PathLike[str], labels: np.ndarray, *, label_format: str,
                        palette: np.ndarray | None, void_value: int) -> Path:
     """Replace the dataset's own label file with ``labels`` in its own format, keeping a backup

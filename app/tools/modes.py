@@ -27,6 +27,12 @@ class Mode(str, Enum):
     ACCEPT_BRUSH = "accept_brush"
     ACCEPT_REGION = "accept_region"
     REPLACE = "replace"
+    GRABCUT = "grabcut"  # assisted tools (app/tools/assist_drags.py, app/editing/scissors_input.py)
+    SCISSORS = "scissors"
+    SUPERPIXEL = "superpixel"
+    SUBTRACT = "subtract"
+    FILL_HOLES = "fill_holes"
+    SAM = "sam"
 
 
 @dataclass
@@ -39,6 +45,12 @@ class ToolContext:
     prediction: np.ndarray | None = None  # labels of the current stride, (H, W) uint8, or None
     on_pick: Callable[[int], None] | None = None  # the picker reports the class under the cursor
     void: int = VOID
+    image: np.ndarray | None = None  # the photo (assisted tools)
+    # run(compute, name): computes an AssistEdit (maybe in the background) and applies it as one undo step
+    # if the labels are unchanged by then; None: compute and apply at once
+    run: Callable[[Callable[[], object], str], None] | None = None
+    superpixels: object | None = None  # app.tools.superpixels.Superpixels of this image, once computed
+    message: Callable[[str], None] | None = None  # a status-bar line
 
 
 def pixel_of(doc: LabelDocument, pos: Point) -> tuple[int, int] | None:

@@ -51,6 +51,24 @@ class LinkedViews(QObject):
         self.fitted = True
         self.apply()
 
+    def frame(self, x0: float, y0: float, x1: float, y1: float, *, context: float = 3.0,
+              min_size: float = 48.0) -> None:
+        """Centre every panel on the box (image coordinates, x1/y1 exclusive) and zoom so that it fills about
+        1/``context`` of the smallest panel (at least ``min_size`` image pixels across; never beyond the
+        fitted zoom). Counts as a user move: resizes keep it."""
+        views = self._views()
+        if not views or self.image_size is None:
+            return
+        self.fitted = False
+        w = max(x1 - x0, min_size / context) * context
+        h = max(y1 - y0, min_size / context) * context
+        iw, ih = self.image_size
+        fit = max(max(iw / vb.width(), ih / vb.height()) for vb in views)
+        self._centre = QPointF((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+        self._scale = min(max(max(w / vb.width(), h / vb.height()) for vb in views), fit)
+        for vb in views:
+            self._place(vb)
+
     def _views(self) -> list[pg.ViewBox]:
         return [p.view_box for p in self.panels
                 if p.isVisible() and p.view_box.width() > 1 and p.view_box.height() > 1]

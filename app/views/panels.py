@@ -10,6 +10,7 @@ from app.views import colorize
 from app.views.input_colors import depth_rgba, hha_rgb
 from app.views.linked_views import LinkedViews
 from app.views.panel import Panel
+from app.views.partial_repaint import repaint_rect
 
 PANEL_TITLES = {
     "image": "Original", "gt": "Ground truth", "pred": "Prediction", "overlay": "Overlay",
@@ -40,10 +41,12 @@ class PanelGrid(QWidget):
         self.opacity = 0.55
         self.error_mode = colorize.ERROR_MODES[0]
         self.confidence_mode = colorize.CONFIDENCE_MODES[0]
+        self.confidence_note = ""  # e.g. "no confidence stored": said instead of a map of placeholders
         self._image: np.ndarray | None = None
         self._gt: np.ndarray | None = None
         self._pred = None  # StrideResult or None
         self._gt_rgba: np.ndarray | None = None
+        self._overlay_labels_rgba: np.ndarray | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._extras = {"error": False, "confidence": False}
         self._inputs: dict[str, np.ndarray] = {}  # extra channels of the image shown (depth, HHA)
@@ -52,6 +55,10 @@ class PanelGrid(QWidget):
         self._gt_version = 0  # bumped on every GT change so cached error maps are not reused
         self.class_names: list[str] = []
         self.gt_title: str | None = None  # None: "Ground truth"; else a marked title (compare mode)
+        # what the overlay panel lays over the photo: "prediction", or "labels" (the ground truth being
+        # edited; the editing controller switches to it while a painting tool is active, as an annotator
+        # paints on the overlay and must see the label, not the model's guess)
+        self.overlay_source = "prediction"
         self.set_extra_panels(error=False, confidence=False)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -130,6 +137,14 @@ class PanelGrid(QWidget):
         self._colour_cache.clear()
         self._paint_pred()
 
+    def set_overlay_source(self, source: str) -> None:
+        """Lay the "prediction" or the "labels" (ground truth being edited) over the photo."""
+        if source not in ("prediction", "labels"):
+            raise ValueError(f"overlay source must be 'prediction' or 'labels', not {source!r}")
+        if source != self.overlay_source:
+            self.overlay_source = source
+            self._paint_overlay()
+
     def set_only_class(self, class_index: int | None) -> None:
         """Show only one class on the label panels (None = all)."""
         self.only_class = class_index
@@ -140,6 +155,11 @@ class PanelGrid(QWidget):
         """Overlay colour-layer opacity, 0–1; no recolouring needed."""
         self.opacity = opacity
         self.panels["overlay"].set_layer_opacity(opacity)
+
+    def set_confidence_note(self, note: str) -> None:
+        """Show ``note`` (e.g. "no confidence stored") instead of a confidence map ("" = show the map)."""
+        self.confidence_note = note
+        self._paint_confidence()
 
     def set_modes(self, *, error_mode: str | None = None, confidence_mode: str | None = None) -> None:
         """Error colouring ("true class" / "FP / FN") and confidence measure ("max softmax" / "margin")."""
@@ -194,7 +214,23 @@ class PanelGrid(QWidget):
         lut = colorize.label_lut(self.palette, self.only_class)
         self._gt_rgba[y0:y1, x0:x1] = lut[self._gt[y0:y1, x0:x1]]
         self.panels["gt"].update_rect(self._gt_rgba, rect)
+        self.overlay_labels_changed(rect)
         self._paint_error()
+
+    def overlay_labels_changed(self, rect: tuple[int, int, int, int]) -> bool:
+        """Recolour ``rect`` of the overlay layer from the labels when it shows them (False otherwise)."""
+        layer = self.panels["overlay"].layer_item
+        rgba = self._overlay_labels_rgba
+        if (self.overlay_source != "labels" or self._gt is None or rgba is None or layer is None
+                or rgba.shape[:2] != self._gt.shape):
+            return False
+        y0, y1, x0, x1 = rect
+        rgba[y0:y1, x0:x1] = colorize.overlay_lut(self.palette, self.only_class)[self._gt[y0:y1, x0:x1]]
+        if layer.image is not None and layer.image.base is rgba:  # (pyqtgraph keeps a view of our array)
+            repaint_rect(layer, rect)
+        else:
+            self.panels["overlay"].show_rgb(rgba, layer)
+        return True
 
     # -- painting -------------------------------------------------------------------------------
     def _paint_gt(self) -> None:
@@ -207,20 +243,34 @@ class PanelGrid(QWidget):
         self._gt_rgba = colorize.apply_lut(self._gt, colorize.label_lut(self.palette, self.only_class))
         gt_panel.show_rgb(self._gt_rgba)
         gt_panel.set_subtitle(self.gt_title or "Ground truth", highlight=self.gt_title is not None)
+        if self.overlay_source == "labels":
+            self._paint_overlay()
         self._paint_error()
 
     def _paint_pred(self) -> None:
-        overlay = self.panels["overlay"]
         if self._pred is None:
             self.panels["pred"].show_rgb(None)
-            overlay.show_rgb(None, overlay.layer_item)
         else:
             pred_rgba, self._overlay_rgba = self._coloured(self._pred.labels)
             self.panels["pred"].show_rgb(pred_rgba)
-            overlay.show_rgb(self._overlay_rgba, overlay.layer_item)
-            overlay.set_layer_opacity(self.opacity)
+        self._paint_overlay()
         self._paint_error()
         self._paint_confidence()
+
+    def _paint_overlay(self) -> None:
+        overlay = self.panels["overlay"]
+        self._overlay_labels_rgba = None
+        if self.overlay_source == "labels":
+            if self._gt is not None:
+                self._overlay_labels_rgba = colorize.apply_lut(
+                    self._gt, colorize.overlay_lut(self.palette, self.only_class))
+            rgba, what = self._overlay_labels_rgba, "labels being edited"
+        else:
+            rgba = None if self._pred is None else self._overlay_rgba
+            what = "prediction"
+        overlay.show_rgb(rgba, overlay.layer_item)
+        overlay.set_layer_opacity(self.opacity)
+        overlay.set_subtitle(f"Overlay: {what}")
 
     def _coloured(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(prediction RGBA, overlay RGBA) of ``labels``, kept per label array for the current image so
@@ -274,8 +324,10 @@ class PanelGrid(QWidget):
         panel = self.panels["confidence"]
         if not self._extras["confidence"]:
             return
-        if self._pred is None:
+        if self._pred is None or self.confidence_note:
             panel.show_rgb(None)
+            if self.confidence_note:
+                panel.set_subtitle(f"Confidence ({self.confidence_note})")
             return
         values = self._pred.confidence if self.confidence_mode == "max softmax" else self._pred.margin
         key = ("confidence", id(values))

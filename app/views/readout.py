@@ -23,10 +23,11 @@ class CursorReadout(QLabel):
         self.setFixedWidth(WIDTH)
         self.setText("")
         self.position: tuple[int, int] | None = None  # image pixel described, None when outside
+        self.confidence_note = ""  # e.g. "no confidence stored": said instead of conf/margin numbers
 
     @staticmethod
     def describe(x: int, y: int, class_names: list[str], gt, results: dict | None, stride: int | None,
-                 pred_names: list[str] | None = None) -> str:
+                 pred_names: list[str] | None = None, confidence_note: str = "") -> str:
         """The read-out text for image pixel (x, y); empty outside the image. ``pred_names``: the model's
         class names when they differ from the dataset's (``class_names`` then names only the ground truth)."""
 
@@ -41,7 +42,9 @@ class CursorReadout(QLabel):
         for s, res in sorted((results or {}).items(), reverse=True):
             mark = "*" if s == stride else ""
             parts.append(f"{s}s{mark}: {name(int(res.labels[y, x]), pred_names or class_names)}")
-        if results and stride in results:
+        if results and stride in results and confidence_note:
+            parts.append(confidence_note)
+        elif results and stride in results:
             res = results[stride]
             parts.append(f"conf {float(res.confidence[y, x]):.2f}  margin {float(res.margin[y, x]):.2f}")
         return "   ".join(parts)
@@ -54,7 +57,7 @@ class CursorReadout(QLabel):
             self.setText("")
             return
         self.position = (x, y)
-        text = self.describe(x, y, class_names, gt, results, stride, pred_names)
+        text = self.describe(x, y, class_names, gt, results, stride, pred_names, self.confidence_note)
         self.setText(text)
         self.setToolTip(text)
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
-from fcn_core.cli.common import ProgressBar, add_format_argument, fail, missing_labels_dir, report_failures
+from fcn_core.cli.common import (
+    ProgressBar,
+    add_backend_options,
+    add_format_argument,
+    backend_notes,
+    fail,
+    missing_labels_dir,
+    report_failures,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,11 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="pixel acc., mean acc., mean IU, f.w. IU (paper §5) for predictions or a model",
-        description="Either compare two folders of label PNGs matched by file stem (--pred DIR --gt DIR), or "
-        "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs. "
+        description="Either compare two folders of label PNGs matched by file stem (--pred DIR --gt DIR), "
+        "run a model over a dataset (--weights FILE --data DATASET) and score every stride it outputs, or "
+        "score stored predictions against a dataset (--pred DIR --data DATASET: DIR holds <stem>.png label "
+        "images from any model, or the 32s/ 16s/ 8s/ folders `fcn predict --stride all` writes; ground truth "
+        "is read through the dataset, with its void value and corrections). "
         "Prints a table; --json/--csv save the full report (per class, per image, confusion matrix).",
     )
-    p.add_argument("--pred", metavar="DIR", help="folder of predicted label PNGs")
+    p.add_argument("--pred", metavar="DIR",
+                   help="folder of predicted label PNGs, or a store with 32s/ 16s/ 8s/ folders (fcn predict "
+                   "--stride all: each stride is scored); with --gt or with --data")
     p.add_argument("--gt", metavar="DIR", help="folder of ground-truth label PNGs")
     p.add_argument("--num-classes", type=int, default=None, metavar="N",
                    help="number of classes (default: class_names.txt beside --gt, else largest value + 1)")
@@ -36,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="head of a two-headed net (SIFT Flow) to score: sem against the dataset's labels, "
                    "geo against its geometric labels (GeoLabels/), all = both (default: sem)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32", help="default fp32")
+    add_backend_options(p, calibration="up to 40 images of the dataset")
     p.add_argument("--json", metavar="FILE", default=None, help="write the full report as JSON")
     p.add_argument("--csv", metavar="FILE", default=None, help="write per-image scores as CSV")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,13 +72,16 @@ def run(args: argparse.Namespace) -> int:
         evaluate_folders,
         format_reports,
         reports_to_json,
+        stride_folders,
         write_csv,
     )
 
-    folder_mode = args.pred is not None or args.gt is not None
-    model_mode = args.weights is not None or args.data is not None
-    if folder_mode == model_mode:
-        return _fail("give either --pred DIR --gt DIR, or --weights FILE --data DATASET")
+    stored_mode = args.pred is not None and args.data is not None and args.gt is None and args.weights is None
+    folder_mode = not stored_mode and (args.pred is not None or args.gt is not None)
+    model_mode = not stored_mode and (args.weights is not None or args.data is not None)
+    if not stored_mode and folder_mode == model_mode:
+        return _fail("give either --pred DIR --gt DIR, --weights FILE --data DATASET, or --pred DIR --data "
+                     "DATASET")
     if folder_mode and (args.pred is None or args.gt is None):
         return _fail("--pred and --gt are both needed")
     if model_mode and (args.weights is None or args.data is None):
@@ -78,9 +95,26 @@ def run(args: argparse.Namespace) -> int:
     progress = ProgressBar("evaluate", enabled=not args.no_progress)
     by_task: dict = {}
     try:
-        if folder_mode:
+        if folder_mode and stride_folders(args.pred):
+            reports = {}
+            for stride, folder in stride_folders(args.pred).items():
+                with ProgressBar(f"evaluate {stride}s", enabled=not args.no_progress) as bar:
+                    reports[stride] = evaluate_folders(folder, args.gt, num_classes=args.num_classes,
+                                                       ignore_index=args.ignore_index, progress=bar)
+        elif folder_mode:
             reports = {"": evaluate_folders(args.pred, args.gt, num_classes=args.num_classes,
                                             ignore_index=args.ignore_index, progress=progress)}
+        elif stored_mode:
+            from fcn_core.data.datasets import open_dataset
+            from fcn_core.data.predictions import open_predictions
+            from fcn_core.data.task_view import task_dataset
+
+            if args.task == "all":
+                return _fail("stored predictions are of one head: give --task sem or --task geo")
+            dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
+            dataset = task_dataset(dataset, args.task or "sem")  # geo: scored against the geometric labels
+            predictions = open_predictions(args.pred, dataset)
+            reports = evaluate_dataset(predictions, dataset, split=args.split, progress=progress)
         else:
             from fcn_core.data.datasets import open_dataset
             from fcn_core.data.task_view import task_dataset, task_title
@@ -91,11 +125,17 @@ def run(args: argparse.Namespace) -> int:
             dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
             try:
                 loaded = load_model(args.weights)
-                predictor = Predictor(loaded, device=args.device, precision=args.precision)
+                calibration = None
+                if args.precision == "int8":
+                    from fcn_core.runtime_onnx import Calibration
+
+                    stems = {Path(s.image_path): s.stem for s in dataset.samples}
+                    calibration = Calibration(list(stems), read=lambda p: dataset.image(stems[Path(p)]))
+                predictor = Predictor(loaded, device=args.device, precision=args.precision,
+                                      backend=args.backend, calibration=calibration)
             except (WeightsError, OSError, RuntimeError) as exc:
                 return _fail(str(exc))
-            for note in predictor.notes:
-                print(f"fcn evaluate: note: {note}", file=sys.stderr)
+            backend_notes("evaluate", predictor)
             try:
                 tasks = resolve_tasks(predictor, args.task)
             except ValueError as exc:

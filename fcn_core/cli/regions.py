@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             from fcn_core.prediction_source import FolderSource
 
-            source = FolderSource(args.pred, stride=args.stride)
+            source = FolderSource(args.pred, stride=args.stride, dataset=dataset)
         records, info = dataset_regions(dataset, source, split=args.split, stride=args.stride,
                                         min_area=args.min_area or MIN_AREA, progress=progress)
     except (DataError, ValueError) as exc:

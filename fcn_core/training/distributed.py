@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -33,8 +34,11 @@ class DistContext:
         return self.rank == 0
 
 
-def setup(device: str | None) -> DistContext:
-    """Pick the device and, under torchrun (``WORLD_SIZE`` > 1), join the process group."""
+def setup(device: str | None, *, timeout: timedelta | None = None) -> DistContext:
+    """Pick the device and, under torchrun (``WORLD_SIZE`` > 1), join the process group.
+
+    ``timeout``: how long a collective waits for the other ranks (default: torch's, 10–30 minutes).
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
@@ -47,7 +51,9 @@ def setup(device: str | None) -> DistContext:
         torch.cuda.set_device(dev)
     ctx = DistContext(rank=rank, world=world, local_rank=local_rank, device=dev)
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo", rank=rank, world_size=world)
+        extra = {} if timeout is None else {"timeout": timeout}
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo", rank=rank, world_size=world,
+                                **extra)
         ctx.owns_group = True
     elif dist.is_initialized():
         ctx.rank, ctx.world = dist.get_rank(), dist.get_world_size()

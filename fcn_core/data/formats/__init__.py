@@ -110,6 +110,17 @@ def detect_format(path: str | os.PathLike[str]) -> Format:
     raise DataError(root, "no dataset format recognises this folder")  # unreachable: "images" takes all
 
 
+def detect_formats(path: str | os.PathLike[str]) -> list[Format]:
+    """Every entry that recognises the folder, in priority order, leaving out the plain-image fallback
+    ("images", which takes any folder) and variants opened only by name (``mapillary-v1.2``, ...): one entry
+    means the folder is unambiguous; none or several, a user may want to choose."""
+    from fcn_core.data.formats import mapillary
+
+    root = _root(path)
+    by_name_only = {"images", *(f.name for f in mapillary.VERSION_FORMATS)}
+    return [f for f in formats() if f.name not in by_name_only and f.detect(root)]
+
+
 def open_with_format(path: str | os.PathLike[str], *, format: str | None = None,
                      void_value: int | None = None,
                      labels_dir: str | os.PathLike[str] | None = None) -> Dataset:
@@ -128,4 +139,5 @@ def open_with_format(path: str | os.PathLike[str], *, format: str | None = None,
     return entry.open(root, void_value=void_value, labels_dir=labels)
 
 
-__all__ = ["Format", "detect_format", "format_names", "formats", "get_format", "open_with_format"]
+__all__ = ["Format", "detect_format", "detect_formats", "format_names", "formats", "get_format",
+           "open_with_format"]
