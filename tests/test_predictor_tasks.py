@@ -232,3 +232,27 @@ def test_onnx_backend_falls_back_to_torch_for_extra_inputs_and_two_heads(which, 
     got, expected = onnx_pred.predict_sample(ds, stem), torch_pred.predict_sample(ds, stem)
     for s in expected:
         assert np.array_equal(got[s].labels, expected[s].labels)
+
+
+def test_cli_resumable_predict_per_task_then_evaluate_the_stored_geo_head(sift, tmp_path, capsys):
+    # fcn predict --resume --task all writes OUT/sem/ and OUT/geo/ with their own records; the stored geo
+    # predictions score against the geometric labels exactly as the live geo head does.
+    ds, weights = sift
+    photos = ds.sample(ds.stems[0]).image_path.parent
+    out = tmp_path / "pred"
+    args = ["predict", str(photos), "--weights", str(weights), "--task", "all", "--resume", "--out", str(out),
+            "--device", "cpu", "--backend", "torch", "--no-progress"]
+    assert main(args) == 0, capsys.readouterr().err
+    for task in ("sem", "geo"):
+        records = [json.loads(p.read_text()) for p in (out / task / "records").glob("*.json")]
+        assert len(records) == len(ds.stems) and {r["task"] for r in records} == {task}
+    assert main(args) == 0
+    assert f"{len(ds.stems)} already done" in capsys.readouterr().err  # resumed per task, nothing redone
+    stored, live = tmp_path / "stored.json", tmp_path / "live.json"
+    assert main(["evaluate", "--pred", str(out / "geo"), "--data", str(ds.root), "--task", "geo",
+                 "--no-progress", "--json", str(stored)]) == 0, capsys.readouterr().err
+    assert main(["evaluate", "--weights", str(weights), "--data", str(ds.root), "--task", "geo",
+                 "--device", "cpu", "--backend", "torch", "--no-progress", "--json", str(live)]) == 0
+    a, b = json.loads(stored.read_text()), json.loads(live.read_text())
+    assert list(a["per_class"]) == ["sky", "horizontal", "vertical"]
+    assert a["confusion"] == b["confusion"] and a["images"] == b["images"] == len(ds.stems)
