@@ -21,6 +21,7 @@ from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
 from app.region_review import RegionReview
+from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import ImageResult, InferenceClient
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.editing = EditingController(self)
         self.regions = RegionReview(self)  # the Regions dock and its keys (issue 13)
         self.compare_notice = CompareNotice(self)  # marks View → Show original ground truth (O)
+        self.task_switch = TaskSwitch(self)  # two-headed nets: the Task toggle; depth / HHA panels
 
     # ------------------------------------------------------------------ construction
     def _connect(self) -> None:

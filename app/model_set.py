@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -30,21 +31,59 @@ class ModelSet:
     precision: str
     arch: str
     info: dict = field(default_factory=dict)
+    tasks: tuple[str, ...] = ("sem",)  # heads of the net: ("sem", "geo") for a two-headed (SIFT Flow) net
+    task: str = "sem"  # the head this set predicts (see for_task)
     has_confidence: bool = True  # a live model always gives confidence and margin
 
-    def predict_stem(self, stem: str, image: np.ndarray, progress=None) -> dict[int, Any]:
-        """``{stride: StrideResult}`` of image ``stem`` (computed from its pixels; stored predictions,
-        ``app.prediction_set.PredictionSet``, look the stem up instead)."""
-        return self.predict(image, progress=progress)
-
-    def predict(self, image: np.ndarray, progress=None) -> dict[int, Any]:
-        """``{stride: StrideResult}`` for every stride the set provides (one forward per file). A large image
-        is predicted in tiles within the memory cap (``progress(done, total)`` per tile; ``last_note`` says
-        what was done)."""
-        out: dict[int, Any] = {}
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Inputs besides the photo the nets need (depth, HHA), in order."""
+        names: dict[str, None] = {}
         for predictor in self.predictors:
-            out.update(predictor.predict(image, progress=progress))
+            names.update(dict.fromkeys(getattr(predictor, "extra_inputs", ())))
+        return tuple(names)
+
+    def for_task(self, task: str) -> ModelSet:
+        """The same nets answering with ``task``'s head: its classes, colours, and an id of its own (so cached
+        predictions and scores of the two heads never mix). The first task's set has the file's id."""
+        if task not in self.tasks:
+            raise ModelSetError(f"{self.describe()}: has the task(s) {', '.join(self.tasks)} only, "
+                                f"not {task!r}")
+        from fcn_core.task_predictor import task_predictor
+
+        base_id = self.model_id.split(":", 1)[0]
+        head = task_predictor(self.predictors[0], task)
+        return dataclasses.replace(
+            self, task=task, model_id=base_id if task == self.tasks[0] else f"{base_id}:{task}",
+            num_classes=len(head.class_names), class_names=list(head.class_names),
+            palette=np.asarray(head.palette, np.uint8))
+
+    def predict(self, image: np.ndarray, extra: dict[str, np.ndarray] | None = None,
+                progress=None) -> dict[int, Any]:
+        """``{stride: StrideResult}`` of the set's task for every stride the set provides (one forward per
+        file); ``extra``: depth / HHA arrays for nets that need them. A large image is predicted in tiles
+        within the memory cap (``progress(done, total)`` per tile; ``last_note`` says what was done)."""
+        out: dict[int, Any] = {}
+        # Only what is given is passed on: a stand-in predictor with just ``predict(image)`` still works.
+        options = {k: v for k, v in (("extra", extra), ("progress", progress)) if v is not None}
+        for predictor in self.predictors:
+            if self.task == self.tasks[0]:
+                out.update(predictor.predict(image, **options))
+            else:
+                out.update(predictor.predict_tasks(image, **options)[self.task])
         return {s: out[s] for s in self.strides if s in out}
+
+    def predict_stem(self, stem: str, image: np.ndarray, dataset=None, progress=None) -> dict[int, Any]:
+        """``{stride: StrideResult}`` of dataset image ``stem``, computed from its pixels (stored predictions,
+        ``app.prediction_set.PredictionSet``, look the stem up instead): the extra inputs the nets need
+        (depth, HHA) are read from ``dataset``'s sample ``stem`` (NYUDv2 readers, or the demo data's Depth/
+        HHA/ folders)."""
+        extra = None
+        if self.extra_inputs and dataset is not None:
+            from fcn_core.training.tasks import sample_arrays
+
+            extra = sample_arrays(dataset, stem, self.extra_inputs)
+        return self.predict(image, extra=extra, progress=progress)
 
     @property
     def last_note(self) -> str:
@@ -104,5 +143,6 @@ def load_model_set(paths: list[str | os.PathLike], *, device: str | None = None,
         strides=tuple(sorted(seen, reverse=True)), num_classes=first.num_classes,
         class_names=list(first.class_names), palette=np.asarray(first.palette, np.uint8),
         device=str(predictors[0].device), precision=str(predictors[0].precision), arch=arch,
-        info={"metadata": [lm.metadata for lm in loaded]},
+        info={"metadata": [lm.metadata for lm in loaded]}, tasks=tuple(predictors[0].tasks),
+        task=predictors[0].tasks[0],
     )

@@ -40,6 +40,13 @@ class PredictionSet:
     precision: str = "stored"
     arch: str = "stored predictions"
     info: dict = field(default_factory=dict)
+    tasks: tuple[str, ...] = ("sem",)  # stored label images are of one head (ModelSet.tasks)
+    task: str = "sem"
+
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Nothing besides the stem is read (ModelSet.extra_inputs)."""
+        return ()
 
     @property
     def root(self) -> Path:

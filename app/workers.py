@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 from app.error_log import log_exception
+from app.input_channels import read_channels
 from app.model_set import ModelSet, load_model_set
 from app.workspace import classes_present, image_confusions, mean_confidence
 
@@ -45,6 +46,8 @@ class ImageResult:
     note: str = ""  # what the prediction did beyond one pass, e.g. "predicted in 49 tiles of 1664×1376"
     classes_present: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra channels shown: depth, HHA
+    input_errors: dict[str, str] = field(default_factory=dict)  # channel -> why it could not be read
 
 
 @dataclass
@@ -73,11 +76,12 @@ def evaluation_regions(image: np.ndarray, gt: np.ndarray, results: dict) -> list
         return None
 
 
-def predict_stem(models, stem: str, image: np.ndarray, progress=None) -> dict[int, Any]:
-    """``{stride: result}`` of image ``stem`` from a ModelSet (computed) or a PredictionSet (looked up by
-    stem); a source with only ``predict(image)`` is asked that way."""
+def predict_stem(models, stem: str, image: np.ndarray, progress=None, dataset=None) -> dict[int, Any]:
+    """``{stride: result}`` of image ``stem`` from a ModelSet (computed, with the extra inputs its nets need
+    read from ``dataset``'s sample, and tile ``progress``) or a PredictionSet (looked up by stem); a source
+    with only ``predict(image)`` is asked that way."""
     if isinstance(models, ModelSet):
-        return models.predict_stem(stem, image, progress=progress)
+        return models.predict_stem(stem, image, dataset=dataset, progress=progress)
     by_stem = getattr(models, "predict_stem", None)
     return by_stem(stem, image) if by_stem is not None else models.predict(image)
 
@@ -246,23 +250,27 @@ class InferenceWorker(QObject):
             cached.req_id = req_id
             return cached
         image, gt = self._read(stem)
+        inputs, input_errors = read_channels(self.dataset, stem)
         model_id = models.model_id if models else None
         if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
-                                              classes_present=classes_present(gt)))
+                                              classes_present=classes_present(gt), inputs=inputs,
+                                              input_errors=input_errors))
         results, problem = None, ""
         if models is not None and need_predictions:
             try:
                 def tiles(done: int, total: int) -> None:
                     self.tile_progress.emit(req_id, stem, done, total)
 
-                results = predict_stem(models, stem, image, progress=tiles if req_id > 0 else None)
+                results = predict_stem(models, stem, image, progress=tiles if req_id > 0 else None,
+                                       dataset=self.dataset)
             except (ValueError, OSError) as exc:
                 if getattr(models, "predictors", True):  # a live model's failure is reported as before
                     raise
                 problem = describe_error(exc)  # a stored prediction missing or bad: this image only
         out = ImageResult(req_id, stem, image, gt, results, model_id, classes_present=classes_present(gt),
-                          prediction_error=problem, note=getattr(models, "last_note", "") if results else "")
+                          prediction_error=problem, note=getattr(models, "last_note", "") if results else "",
+                          inputs=inputs, input_errors=input_errors)
         if results is not None:
             try:
                 out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
@@ -283,7 +291,7 @@ class InferenceWorker(QObject):
                 raise ValueError(f"{stem}: no ground-truth label to evaluate against")
             if models is None:
                 raise ValueError("no model is loaded")
-            results = predict_stem(models, stem, image)
+            results = predict_stem(models, stem, image, dataset=self.dataset)
             out.confusions = image_confusions(self.dataset, stem, gt, results, models.num_classes)
             out.mean_conf = mean_confidence(models, results) or {}
             out.classes_present = classes_present(gt)
@@ -438,6 +446,10 @@ class InferenceClient(QObject):
     def _load_failed(self, serial: int, message: str) -> None:
         if serial == self._load_serial:
             self.models_failed.emit(message)
+
+    def adopt(self, models) -> None:
+        """Hand an already loaded model set to the worker (e.g. another head of the same net)."""
+        self._adopt_models.emit(models)
 
     def load_predictions(self, folder) -> None:
         """Read stored predictions for the worker's dataset (set it first); answers with models_loaded (a

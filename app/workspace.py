@@ -17,6 +17,7 @@ import numpy as np
 from app.events import Event
 from app.score_book import ScoreBook, row_from_confusion
 from app.stride_cache import StrideCache
+from fcn_core.data.task_view import dataset_tasks, task_dataset
 from fcn_core.metrics import stride_confusions
 
 
@@ -81,6 +82,13 @@ class Workspace:
         self.pred_class_names: list[str] = []
         self.score_by_index: tuple | None = None
         self.book = ScoreBook()
+        # Two-headed nets (SIFT Flow): the task shown ("sem" / "geo"). ``dataset`` and ``models`` are that
+        # task's views (labels, classes, corrections, head); ``base_*`` what was opened; a book per task.
+        self.task = "sem"
+        self.base_dataset = None
+        self.base_models = None
+        self._books: dict[str, ScoreBook] = {}
+        self.task_changed = Event("task_changed")
         self.dataset_opened = Event("dataset_opened")
         self.models_loaded = Event("models_loaded")
         self.image_shown = Event("image_shown")
@@ -98,14 +106,18 @@ class Workspace:
         return int(getattr(self.dataset, "num_classes", 0) or 0)
 
     def open_dataset(self, dataset) -> None:
-        self.dataset = dataset
+        self.dataset = self.base_dataset = dataset
+        if self.task != "sem":  # a new dataset opens on the semantic task
+            self.task, self.models = "sem", self.base_models
         self.cache.clear()
         self.shown = ShownImage()
         self.new_book()
         self.dataset_opened.emit(dataset)
 
     def set_models(self, models) -> None:
-        self.models = models
+        self.models = self.base_models = models
+        if self.task != "sem":  # a new model opens on the semantic task
+            self.task, self.dataset = "sem", self.base_dataset
         self.cache.clear()
         self.new_book()
         self.models_loaded.emit(models)
@@ -114,8 +126,41 @@ class Workspace:
         """Forget every score (another dataset, model, or class policy)."""
         strides = self.models.strides if self.models is not None else ()
         names = list(self.models.class_names) if self.models is not None else list(self.class_names)
+        self._books = {}
         self.book = ScoreBook(names, strides)
         self.book_replaced.emit(self.book)
+
+    # -- tasks (two-headed nets) -----------------------------------------------------------------------------
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks that can be shown: the model's heads the dataset has labels for (("sem",) mostly)."""
+        if self.base_models is None:
+            return ("sem",)
+        heads = tuple(getattr(self.base_models, "tasks", ("sem",)))
+        if self.base_dataset is None:
+            return heads
+        have = dataset_tasks(self.base_dataset)
+        return tuple(t for t in heads if t in have)
+
+    def set_task(self, task: str) -> None:
+        """Show another head: the dataset's labels, classes and corrections folder of that task, the model's
+        head, and that task's scores (each task keeps its own ScoreBook). Predictions stay cached per task."""
+        if task == self.task:
+            return
+        if task not in self.tasks:
+            raise ValueError(f"task {task!r} is not available (the model and dataset have {self.tasks})")
+        self._books[self.task] = self.book
+        self.task = task
+        self.dataset = task_dataset(self.base_dataset, task)
+        self.models = self.base_models.for_task(task)
+        s = self.shown
+        self.shown = ShownImage(s.stem, s.image, None, None, None)  # its task labels and prediction follow
+        book = self._books.pop(task, None)
+        if book is None:
+            book = ScoreBook(list(self.models.class_names), self.models.strides)
+        self.book = book
+        self.book_replaced.emit(book)
+        self.task_changed.emit(task)
 
     @property
     def scoring(self) -> bool:

@@ -160,10 +160,14 @@ def _score_sample(predictor: Any, dataset: Any, s: Any, n: int) -> dict[int, np.
         raise DataError(s.label_path, f"label is {gt.shape[1]}x{gt.shape[0]} but the image is "
                                       f"{image.shape[1]}x{image.shape[0]}")
     # Labels only (arg-max on the device): scoring needs no softmax/confidence maps. A source of stored
-    # predictions (fcn_core.data.predictions.PredictionFolder) looks them up by stem instead.
+    # predictions (fcn_core.data.predictions.PredictionFolder) looks them up by stem instead; a predictor
+    # that reads extra inputs (depth, HHA) or scores another head takes the whole sample.
     by_stem = getattr(predictor, "predict_stem", None)
+    predict_sample = getattr(predictor, "predict_sample", None)
     if by_stem is not None:
         results = by_stem(s.stem, image, with_confidence=False)
+    elif predict_sample is not None:
+        results = predict_sample(dataset, s.stem, image)
     else:
         results = predictor.predict(image, with_confidence=False)
     return {int(stride): confusion_matrix(gt, result.labels, n) for stride, result in results.items()}

@@ -152,6 +152,7 @@ def predict_paths(
     palette: np.ndarray | None = None,
     on_failure: FailureCallback | None = None,
     max_parked: int | None = None,
+    extra_inputs: Callable[[Path], dict[str, np.ndarray]] | None = None,
     save_confidence: bool = False,
     on_written: Callable[[Path], None] | None = None,
 ) -> PredictReport:
@@ -161,9 +162,11 @@ def predict_paths(
     (default: more than one stride) writes ``out/<s>s/<stem>.png`` instead of ``out/<stem>.png``.
     ``progress``: ``True`` for a tqdm bar on stderr (images/s), or a ``callback(done, total)``.
     ``on_failure(path, message)`` is called as soon as an image fails; the image is skipped and the rest
-    continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``save_confidence``
-    also writes each pixel's top softmax probability and top-1 minus top-2 margin as 16-bit PNGs under
-    ``out/confidence/`` and ``out/margin/`` (same layout; ``fcn_core.data.predictions`` reads them).
+    continue. ``palette`` defaults to the predictor's (VOC colours when it has none). ``extra_inputs(path)``
+    gives an image's depth / HHA for nets that need them (``fcn_core.extra_inputs.extra_reader``).
+    ``save_confidence`` also writes each pixel's top softmax probability and top-1 minus top-2 margin as
+    16-bit PNGs under ``out/confidence/`` and ``out/margin/`` (same layout; ``fcn_core.data.predictions``
+    reads them).
     ``on_written(path)`` is called (from a writer thread) once all of an image's PNGs are written; if it
     raises, the image fails.
     Raises :class:`PipelineError` for two inputs with the same stem or a stride the model lacks.
@@ -236,8 +239,9 @@ def predict_paths(
 
     def run_batch(items: list[tuple[Path, np.ndarray]]) -> None:
         try:
+            extra = {} if extra_inputs is None else {"extras": [extra_inputs(p) for p, _ in items]}
             results = predictor.predict_batch(
-                [img for _, img in items], strides=strides, with_confidence=save_confidence
+                [img for _, img in items], strides=strides, with_confidence=save_confidence, **extra
             )
         except Exception as exc:  # noqa: BLE001 - one bad batch must not stop the folder
             if len(items) > 1:  # isolate the culprit: retry one by one

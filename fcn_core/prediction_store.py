@@ -43,18 +43,21 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 @dataclass(frozen=True)
 class StoreKey:
-    """What makes two predictions of one image the same: model content, precision, strides written."""
+    """What makes two predictions of one image the same: model content, precision, strides written, and the
+    head of a two-headed net (``task``)."""
 
     model_sha256: str
     model_file: str
     arch: str
     precision: str
     strides: tuple[int, ...]
+    task: str = "sem"
 
     def matches(self, record: dict[str, Any]) -> bool:
         """True when ``record`` was written by a run with this key."""
         return (record.get("model_sha256") == self.model_sha256 and record.get("precision") == self.precision
-                and tuple(record.get("strides", ())) == self.strides)
+                and tuple(record.get("strides", ())) == self.strides
+                and record.get("task", "sem") == self.task)
 
 
 def shard(paths: Sequence[Path], rank: int, world: int) -> list[Path]:

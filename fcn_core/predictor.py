@@ -2,6 +2,10 @@
 
 Preprocessing, softmax, arg-max, confidence and margin all run on the device; only the small per-pixel
 arrays (uint8 labels, float32 confidence and margin) come back to the host.
+
+Nets with extra input channels (depth, HHA) take them as ``extra={"depth": ..., "hha": ...}`` (assembled
+with the checkpoint's input specs, ``fcn_core.weights.network_input``); two-headed nets (SIFT Flow: semantic
+and geometric) answer ``predict`` with the semantic head and ``predict_tasks`` with ``{task: {stride: ...}}``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 import torch
 
 from . import tiling
-from .weights import LoadedModel
+from .weights import LoadedModel, network_input, specs_from_metadata
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,7 @@ class Predictor:
             raise ValueError(f"{where}the model has {loaded.num_classes} classes; at most 255 are supported "
                              "(label maps are 8-bit with 255 meaning void)")
         self.loaded = loaded
+        self.input_specs = specs_from_metadata(loaded.metadata, loaded.preprocessing)
         self.notes: list[str] = []
         # None: run each predict_batch call's equal-sized images in one forward (the caller batches).
         self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
@@ -170,6 +175,26 @@ class Predictor:
         """(256, 3) uint8 colours."""
         return self.loaded.palette
 
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """Inputs besides the colour photo the net needs, e.g. ``("depth",)`` or ``("hha",)``; () for most."""
+        return tuple(s.name for s in self.input_specs if s.name != "color")
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The net's tasks: ``("sem",)``, or ``("sem", "geo")`` for a two-headed net."""
+        return tuple(getattr(self.loaded.model, "tasks", None) or ("sem",))
+
+    def task_class_names(self, task: str) -> list[str]:
+        """Class names of one task's head (the checkpoint's ``task_classes``; numbered when it has none)."""
+        if task == self.tasks[0]:
+            return self.class_names
+        named = (self.loaded.metadata.get("task_classes") or {}).get(task)
+        n = int(getattr(self.loaded.model, "task_classes", {}).get(task, 0))
+        if named and len(named) == n:
+            return [str(c) for c in named]
+        return [f"{task} {i}" for i in range(n)]
+
     def describe(self) -> str:
         """Short text for a status bar, e.g. ``"cuda fp16"``."""
         text = f"{self.device} {self.precision}"
@@ -205,6 +230,7 @@ class Predictor:
         reason = runtime_onnx.unsuitable(self.device, self.precision, self._want_compile, int8, calibration)
         if reason and backend == "auto" and not int8:
             return  # e.g. auto on a GPU or in bf16: torch is the right backend, nothing to report
+        reason = reason or self._runtime_unsupported_net()
         try:
             if reason:
                 raise runtime_onnx.RuntimeUnavailable(reason)
@@ -221,6 +247,15 @@ class Predictor:
             return
         self._forward, self.backend, self.channels_last = forward, "onnxruntime", False
         self.precision = "int8" if int8 else "fp32"
+
+    def _runtime_unsupported_net(self) -> str | None:
+        """Why the exported ONNX graph (one photo input, one head) cannot run this net, or None."""
+        if self.extra_inputs:
+            return (f"the ONNX Runtime backend takes the photo only, and this net also needs "
+                    f"{' and '.join(self.extra_inputs)}")
+        if len(self.tasks) > 1:
+            return f"the ONNX Runtime backend runs one-headed nets, and this one has {len(self.tasks)} heads"
+        return None
 
     def _disable_compile(self, exc: BaseException) -> None:
         note = f"torch.compile failed ({type(exc).__name__}: {str(exc)[:200]}); running eager"
@@ -245,19 +280,44 @@ class Predictor:
 
     # -- prediction --------------------------------------------------------------------------------
     def predict(
-        self,
-        image_rgb: np.ndarray,
-        strides: Iterable[int] | None = None,
-        *,
-        with_confidence: bool = True,
-        progress: tiling.Progress | None = None,
+        self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True,
+        extra: dict[str, np.ndarray] | None = None, progress: tiling.Progress | None = None,
     ) -> dict[int, StrideResult]:
-        """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}``.
-
-        ``progress(done, total)`` is called after each tile when the image is predicted in tiles.
-        """
+        """Predict one RGB uint8 image ``(H, W, 3)``; returns ``{stride: StrideResult}`` (the semantic head of
+        a two-headed net). ``extra``: the other inputs the net needs (:attr:`extra_inputs`).
+        ``progress(done, total)`` is called after each tile when the image is predicted in tiles."""
         return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence,
+                                  extras=None if extra is None else [extra], progress=progress)[0]
+
+    def predict_tasks(
+        self, image_rgb: np.ndarray, strides: Iterable[int] | None = None, *, with_confidence: bool = True,
+        extra: dict[str, np.ndarray] | None = None, progress: tiling.Progress | None = None,
+    ) -> dict[str, dict[int, StrideResult]]:
+        """``{task: {stride: StrideResult}}`` for every head (``{"sem": ...}`` for a one-headed net)."""
+        return self.predict_batch([image_rgb], strides=strides, with_confidence=with_confidence,
+                                  extras=None if extra is None else [extra], all_tasks=True,
                                   progress=progress)[0]
+
+    def sample_extra(self, dataset, stem: str) -> dict[str, np.ndarray] | None:
+        """The extra inputs this net needs, read from one dataset sample (NYUDv2 readers, or ``Depth/`` and
+        ``HHA/`` sidecars); None when it needs none. A missing file is a DataError naming it."""
+        if not self.extra_inputs:
+            return None
+        from fcn_core.training.tasks import sample_arrays
+
+        return sample_arrays(dataset, stem, self.extra_inputs)
+
+    def predict_sample(self, dataset, stem: str, image: np.ndarray | None = None, *,
+                       with_confidence: bool = False, task: str | None = None,
+                       progress: tiling.Progress | None = None) -> dict[int, StrideResult]:
+        """One dataset sample (its photo and the extra inputs the net needs): ``{stride: StrideResult}`` of
+        ``task`` (default: the semantic head). ``fcn_core.evaluation.evaluate_dataset`` calls this."""
+        image = dataset.image(stem) if image is None else image
+        extra = self.sample_extra(dataset, stem)
+        if task is None or task == self.tasks[0]:
+            return self.predict(image, with_confidence=with_confidence, extra=extra, progress=progress)
+        return self.predict_tasks(image, with_confidence=with_confidence, extra=extra,
+                                  progress=progress)[task]
 
     def predict_batch(
         self,
@@ -265,17 +325,23 @@ class Predictor:
         strides: Iterable[int] | None = None,
         *,
         with_confidence: bool = True,
+        extras: Sequence[dict[str, np.ndarray] | None] | None = None,
+        all_tasks: bool = False,
         progress: tiling.Progress | None = None,
-    ) -> list[dict[int, StrideResult]]:
+    ) -> list:
         """Predict several images (any sizes; equal sizes are batched together), in input order.
 
         ``with_confidence=False`` skips softmax, confidence and margin (labels only: an arg-max on the
-        device), for batch jobs that write label files. Images above :attr:`max_tile_pixels` are predicted
-        one by one in tiles (``progress(done, total)`` per tile).
+        device), for batch jobs that write label files. ``extras`` gives each image's extra inputs (depth,
+        HHA) for nets that need them (a missing one is a ValueError naming it). ``all_tasks``: each result is
+        ``{task: {stride: StrideResult}}`` instead of the semantic ``{stride: StrideResult}``. Images above
+        :attr:`max_tile_pixels` are predicted one by one in tiles (``progress(done, total)`` per tile).
         """
         arrays = [as_rgb_uint8(im) for im in images]
+        if self.extra_inputs:
+            arrays = self._network_inputs(arrays, extras)
         wanted = None if strides is None else {int(s) for s in strides}
-        results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
+        results: list = [None] * len(arrays)
         self.last_tiling = None
         whole: list[int] = []
         for i, a in enumerate(arrays):
@@ -283,14 +349,14 @@ class Predictor:
             if tiles is None:
                 whole.append(i)
             else:
-                results[i] = self._predict_tiled(a, tiles, wanted, with_confidence, progress)
-        outs = self._predict_whole([arrays[i] for i in whole], wanted, with_confidence)
+                results[i] = self._predict_tiled(a, tiles, wanted, with_confidence, progress, all_tasks)
+        outs = self._predict_whole([arrays[i] for i in whole], wanted, with_confidence, all_tasks)
         for i, out in zip(whole, outs):
             results[i] = out
         return [r for r in results if r is not None]
 
     def _predict_whole(self, arrays: list[np.ndarray], wanted: set[int] | None,
-                       with_confidence: bool) -> list[dict[int, StrideResult]]:
+                       with_confidence: bool, all_tasks: bool = False) -> list:
         """Each image in one forward pass (equal sizes batched), with the OOM and compile fallbacks."""
         results: list[dict[int, StrideResult] | None] = [None] * len(arrays)
         groups: dict[tuple[int, int], list[int]] = {}
@@ -302,7 +368,7 @@ class Predictor:
                 cap = self.batch_size or len(indices)
                 chunk = indices[start : start + cap]
                 try:
-                    outs = self._run(np.stack([arrays[i] for i in chunk]), wanted, with_confidence)
+                    outs = self._run(np.stack([arrays[i] for i in chunk]), wanted, with_confidence, all_tasks)
                 except Exception as exc:
                     if not _is_oom(exc):
                         if not self._compiled:
@@ -317,15 +383,49 @@ class Predictor:
                 start += len(chunk)
         return [r for r in results if r is not None]
 
+    def _network_inputs(self, images: list[np.ndarray], extras) -> list[np.ndarray]:
+        """float32 ``(H, W, C)`` per image: photo and extra inputs normalised and stacked as the net wants."""
+        if extras is None or len(extras) != len(images):
+            extras = list(extras or []) + [None] * (len(images) - len(extras or []))
+        out = []
+        for image, extra in zip(images, extras):
+            missing = [n for n in self.extra_inputs if n not in (extra or {})]
+            if missing:
+                where = f"{self.loaded.path}: " if self.loaded.path is not None else ""
+                names = " and ".join(missing)
+                raise ValueError(f"{where}{self.loaded.arch} needs the {names} input besides the photo, "
+                                 f"and none was given (give it, or open a dataset that has it)")
+            arrays = {"color": image, **(extra or {})}
+            for name in self.extra_inputs:
+                shape = np.asarray(arrays[name]).shape[:2]
+                if shape != image.shape[:2]:
+                    raise ValueError(f"the {name} input is {shape[1]}x{shape[0]} but the photo is "
+                                     f"{image.shape[1]}x{image.shape[0]}")
+            out.append(network_input(self.input_specs, arrays))
+        return out
+
     def _predict_tiled(self, image: np.ndarray, tiles: list[tiling.Tile], wanted: set[int] | None,
-                       with_confidence: bool, progress: tiling.Progress | None) -> dict[int, StrideResult]:
-        def run_one(tile: np.ndarray) -> dict[int, StrideResult]:
-            return self._predict_whole([tile], wanted, with_confidence)[0]
+                       with_confidence: bool, progress: tiling.Progress | None, all_tasks: bool = False):
+        """One image in tiles. ``image`` is the uint8 photo or the float32 network input (photo + depth/HHA,
+        normalised on the host: cropping it equals cropping each input). With ``all_tasks`` each head is
+        stitched too (keys ``(task, stride)`` while stitching)."""
+        if not all_tasks:
+            def run_one(tile: np.ndarray) -> dict:
+                return self._predict_whole([tile], wanted, with_confidence)[0]
+        else:
+            def run_one(tile: np.ndarray) -> dict:
+                heads = self._predict_whole([tile], wanted, with_confidence, True)[0]
+                return {(t, s): r for t, per_stride in heads.items() for s, r in per_stride.items()}
 
         out = tiling.predict_tiled(run_one, image, tiles, with_confidence=with_confidence, progress=progress,
                                    result_type=StrideResult)
         self.last_tiling = tiling.describe_plan(tiles, image.shape[0], image.shape[1])
-        return out
+        if not all_tasks:
+            return out
+        per_task: dict[str, dict[int, StrideResult]] = {}
+        for (task, stride), res in out.items():
+            per_task.setdefault(task, {})[stride] = res
+        return per_task
 
     def _handle_oom(self, exc: BaseException, chunk_len: int) -> None:
         if self._device.type == "cuda":
@@ -342,16 +442,29 @@ class Predictor:
 
     @torch.inference_mode()
     def _run(
-        self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True
-    ) -> list[dict[int, StrideResult]]:
+        self, batch: np.ndarray, wanted: set[int] | None, with_confidence: bool = True,
+        all_tasks: bool = False,
+    ) -> list:
         dtype = PRECISIONS.get(self.precision, torch.float32)  # int8 graphs take fp32 input
-        # Upload uint8 (4x less traffic than float), normalise on the device.
         x = torch.from_numpy(batch).to(self._device, non_blocking=True).permute(0, 3, 1, 2)
-        x = self.loaded.preprocessing.normalize(x, dtype=dtype)
+        if batch.dtype == np.uint8:  # photo only: upload uint8 (4x less traffic), normalise on device
+            x = self.loaded.preprocessing.normalize(x, dtype=dtype)
+        else:  # photo + depth/HHA, normalised per input on the host (network_input)
+            x = x.to(dtype)
         x = x.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
         raw = self._forward(x)
-        if getattr(self.loaded.model, "tasks", None):  # two heads: show the semantic one
-            raw = raw[self.loaded.model.primary_task]
+        tasks = getattr(self.loaded.model, "tasks", None)
+        if not tasks:
+            per_task = self._results(raw, wanted, with_confidence, batch.shape[0])
+            return [{"sem": r} for r in per_task] if all_tasks else per_task
+        if not all_tasks:  # two heads: the semantic one
+            return self._results(raw[self.loaded.model.primary_task], wanted, with_confidence, batch.shape[0])
+        heads = {t: self._results(raw[t], wanted, with_confidence, batch.shape[0]) for t in tasks}
+        return [{t: heads[t][n] for t in tasks} for n in range(batch.shape[0])]
+
+    def _results(self, raw, wanted: set[int] | None, with_confidence: bool, count: int
+                 ) -> list[dict[int, StrideResult]]:
+        """One head's logits (a tensor, or ``{stride: tensor}``) as ``count`` ``{stride: StrideResult}``."""
         logits = raw if isinstance(raw, dict) else {self.strides[0]: raw}
         per_stride: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
         for stride, z in logits.items():
@@ -374,7 +487,7 @@ class Predictor:
             stats = torch.stack([conf, margin], dim=1).cpu().numpy()
             per_stride[stride] = (labels.cpu().numpy(), stats[:, 0], stats[:, 1])
         out: list[dict[int, StrideResult]] = []
-        for n in range(batch.shape[0]):
+        for n in range(count):
             out.append(
                 {
                     s: StrideResult(lab[n], None if cf is None else cf[n], None if mg is None else mg[n])

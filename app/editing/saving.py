@@ -294,6 +294,8 @@ class Saver(QObject):
         doc, stem = self.c.document, self.c.stem
         if doc is None or stem is None or not doc.is_modified or doc.state_id == self._autosaved_state:
             return
+        if getattr(self.window.dataset, "task", "sem") != "sem":
+            return  # recovery files are per (dataset, image): geometric edits must never restore as semantic
         self._autosaved_state = doc.state_id
         labels, original, path = doc.labels.copy(), doc.original.copy(), self.recovery_file(stem)
         root, gen = self._dataset_root(), self._autosave_gen

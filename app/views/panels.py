@@ -1,4 +1,5 @@
-"""The linked panels: original, ground truth, prediction, overlay, and optional error / confidence maps."""
+"""The linked panels: original, ground truth, prediction, overlay, optional error / confidence maps, and the
+extra input channels a dataset has (depth in a colour scale, HHA as an image)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ import numpy as np
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from app.views import colorize
+from app.views.input_colors import depth_rgba, hha_rgb
 from app.views.linked_views import LinkedViews
 from app.views.panel import Panel
 from app.views.partial_repaint import repaint_rect
 
 PANEL_TITLES = {
     "image": "Original", "gt": "Ground truth", "pred": "Prediction", "overlay": "Overlay",
-    "error": "Errors", "confidence": "Confidence",
+    "error": "Errors", "confidence": "Confidence", "depth": "Depth", "hha": "HHA",
+}
+INPUT_PANELS = ("depth", "hha")
+INPUT_TIPS = {
+    "depth": "Depth input in metres (1st to 99th percentile): near red, far blue; black: no depth",
+    "hha": "HHA encoding of depth as R, G, B: horizontal disparity, height above ground, angle with gravity",
 }
 
 
@@ -42,6 +49,8 @@ class PanelGrid(QWidget):
         self._overlay_labels_rgba: np.ndarray | None = None
         self._overlay_rgba: np.ndarray | None = None
         self._extras = {"error": False, "confidence": False}
+        self._inputs: dict[str, np.ndarray] = {}  # extra channels of the image shown (depth, HHA)
+        self.input_titles: dict[str, str] = {}
         self._colour_cache: dict = {}
         self._gt_version = 0  # bumped on every GT change so cached error maps are not reused
         self.class_names: list[str] = []
@@ -55,13 +64,18 @@ class PanelGrid(QWidget):
     # -- layout ---------------------------------------------------------------------------------
     def set_extra_panels(self, *, error: bool, confidence: bool) -> None:
         """Show the error and/or confidence panels as a third column."""
-        order = [("image", 0, 0, 1), ("gt", 0, 1, 1), ("pred", 1, 0, 1), ("overlay", 1, 1, 1)]
-        span = 1 if (error and confidence) else 2  # a single extra panel takes the whole third column
-        if error:
-            order.append(("error", 0, 2, span))
-        if confidence:
-            order.append(("confidence", 1 if error else 0, 2, span))
         self._extras = {"error": error, "confidence": confidence}
+        self._layout()
+
+    def _layout(self) -> None:
+        """2x2 main panels; the extra ones (errors, confidence, then depth, HHA) two per column after them (a
+        column's single panel takes its whole height)."""
+        order = [("image", 0, 0, 1), ("gt", 0, 1, 1), ("pred", 1, 0, 1), ("overlay", 1, 1, 1)]
+        extras = [k for k in ("error", "confidence") if self._extras[k]]
+        extras += [k for k in INPUT_PANELS if k in self._inputs or k in self.input_titles]
+        for i, key in enumerate(extras):
+            alone = i % 2 == 0 and i == len(extras) - 1
+            order.append((key, i % 2, 2 + i // 2, 2 if alone else 1))
         shown = {key for key, *_ in order}
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
@@ -69,8 +83,9 @@ class PanelGrid(QWidget):
             self._grid.addWidget(self.panels[key], row, col, rows, 1)
         for key, panel in self.panels.items():
             panel.setVisible(key in shown)
-        for col in range(3):
-            self._grid.setColumnStretch(col, 1 if col < 2 or error or confidence else 0)
+        columns = 2 + (len(extras) + 1) // 2
+        for col in range(4):
+            self._grid.setColumnStretch(col, 1 if col < columns else 0)
         self._paint_error()
         self._paint_confidence()
         self.views.schedule()  # panels shown again may keep their old size: no resize tells them the view
@@ -78,6 +93,28 @@ class PanelGrid(QWidget):
     def fit(self) -> None:
         """Zoom every panel to the whole image; it stays fitted through resizes until the user zooms."""
         self.views.fit()
+
+    def set_inputs(self, inputs: dict[str, np.ndarray] | None, errors: dict[str, str] | None = None) -> None:
+        """The extra input channels of the image shown (``{"depth": (H, W), "hha": (H, W, 3)}``): each gets
+        its panel (depth coloured near red to far blue, its range in the title); ``errors`` names channels
+        that could not be read (their panel says why). Panels of channels the image lacks are hidden."""
+        inputs, errors = dict(inputs or {}), dict(errors or {})
+        before = set(self._inputs) | set(self.input_titles)
+        self._inputs, self.input_titles = inputs, {}
+        for name in INPUT_PANELS:
+            panel = self.panels[name]
+            if name in inputs:
+                rgb, title = depth_rgba(inputs[name]) if name == "depth" else hha_rgb(inputs[name])
+                panel.show_rgb(rgb)
+                self.input_titles[name] = title
+                panel.set_subtitle(title)
+                panel.title.setToolTip(INPUT_TIPS[name])
+            elif name in errors:
+                panel.show_rgb(None)
+                self.input_titles[name] = f"{PANEL_TITLES[name]}: {errors[name]}"
+                panel.set_subtitle(self.input_titles[name])
+        if set(self._inputs) | set(self.input_titles) != before:
+            self._layout()
 
     def visible_extras(self) -> tuple[bool, bool]:
         """(error shown, confidence shown)."""

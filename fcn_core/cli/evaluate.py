@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="score a model whose class names differ from the dataset's (same count) anyway, "
                    "class i against class i; without it such a run stops with the differences listed")
     p.add_argument("--split", metavar="NAME", default=None, help="dataset split, e.g. val (default: all)")
+    p.add_argument("--task", choices=("sem", "geo", "all"), default=None,
+                   help="head of a two-headed net (SIFT Flow) to score: sem against the dataset's labels, "
+                   "geo against its geometric labels (GeoLabels/), all = both (default: sem)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     add_backend_options(p, calibration="up to 40 images of the dataset", default_backend="torch")
     p.add_argument("--json", metavar="FILE", default=None, help="write the full report as JSON")
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail("evaluate", problem)
     progress = ProgressBar("evaluate", enabled=not args.no_progress)
+    by_task: dict = {}
     try:
         if folder_mode and stride_folders(args.pred):
             reports = {}
@@ -103,13 +107,19 @@ def run(args: argparse.Namespace) -> int:
         elif stored_mode:
             from fcn_core.data.datasets import open_dataset
             from fcn_core.data.predictions import open_predictions
+            from fcn_core.data.task_view import task_dataset
 
+            if args.task == "all":
+                return _fail("stored predictions are of one head: give --task sem or --task geo")
             dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
+            dataset = task_dataset(dataset, args.task or "sem")  # geo: scored against the geometric labels
             predictions = open_predictions(args.pred, dataset)
             reports = evaluate_dataset(predictions, dataset, split=args.split, progress=progress)
         else:
             from fcn_core.data.datasets import open_dataset
+            from fcn_core.data.task_view import task_dataset, task_title
             from fcn_core.predictor import Predictor
+            from fcn_core.task_predictor import resolve_tasks, task_predictor
             from fcn_core.weights import WeightsError, load_model
 
             dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
@@ -126,20 +136,44 @@ def run(args: argparse.Namespace) -> int:
             except (WeightsError, OSError, RuntimeError) as exc:
                 return _fail(str(exc))
             backend_notes("evaluate", predictor)
-            mismatch = class_names_mismatch(loaded.class_names, dataset.class_names)
-            if mismatch and not args.ignore_class_names:
-                return _fail(f"{args.weights} vs {args.data}: {mismatch}, so the scores would compare "
-                             "unrelated classes. Pass --ignore-class-names to score class i against class i "
-                             "anyway")
-            if mismatch:
-                print(f"fcn evaluate: warning: {args.weights} vs {args.data}: {mismatch}; scoring class "
-                      "indices as they are (--ignore-class-names)", file=sys.stderr)
-            reports = evaluate_dataset(predictor, dataset, split=args.split, progress=progress)
+            try:
+                tasks = resolve_tasks(predictor, args.task)
+            except ValueError as exc:
+                return _fail(f"{args.weights}: {exc}")
+            if len(tasks) > 1 and args.csv:
+                return _fail("--csv writes one task's scores: give --task sem or --task geo")
+            by_task = {}
+            for task in tasks:
+                task_data, task_model = task_dataset(dataset, task), task_predictor(predictor, task)
+                mismatch = class_names_mismatch(task_model.class_names, task_data.class_names)
+                if mismatch and not args.ignore_class_names:
+                    return _fail(f"{args.weights} vs {args.data}: {mismatch}, so the scores would compare "
+                                 "unrelated classes. Pass --ignore-class-names to score class i against "
+                                 "class i anyway")
+                if mismatch:
+                    print(f"fcn evaluate: warning: {args.weights} vs {args.data}: {mismatch}; scoring class "
+                          "indices as they are (--ignore-class-names)", file=sys.stderr)
+                by_task[task] = evaluate_dataset(task_model, task_data, split=args.split, progress=progress)
+            reports = by_task[tasks[0]]
     except (DataError, ValueError) as exc:
         return _fail(str(exc))
     finally:
         progress.close()
 
+    if not folder_mode and len(by_task) > 1:  # one table per head, the JSON keyed by task
+        for task, task_reports in by_task.items():
+            print(f"{task_title(task)} ({task}):")
+            print(format_reports(task_reports))
+            print()
+        payload = {task: reports_to_json(r) for task, r in by_task.items()}
+        failed = [f for r in by_task.values() for f in next(iter(r.values()))["failed"]]
+        total = sum(next(iter(r.values()))["images"] for r in by_task.values()) + len(failed)
+        try:
+            if args.json:
+                atomic_write_text(args.json, json.dumps(payload, indent=1) + "\n")
+        except OSError as exc:
+            return _fail(f"cannot write report: {exc}")
+        return report_failures("evaluate", failed, total, "scored")
     table_reports = reports if "" not in reports else {"all": reports[""]}
     first = next(iter(table_reports.values()))
     if first["images"]:

@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="void value in index-png labels (default 255; at least the number of classes)")
     p.add_argument("--city", default="fcn", metavar="NAME", help="city folder for --format cityscapes "
                    "(default fcn)")
+    p.add_argument("--task", choices=("sem", "geo"), default="sem",
+                   help="which labels to export: sem (default) or geo, the geometric labels of SIFT Flow / "
+                   "demo data with --geometric (corrections from LABELS_DIR/geo/, as the app saves them)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         split = parse_split(args.split) if args.split else None
         dataset = open_dataset(args.data, labels_dir=args.labels, format=args.data_format)
+        if args.task != "sem":
+            from fcn_core.data.task_view import task_dataset
+
+            dataset = task_dataset(dataset, args.task)
         with ProgressBar("export", enabled=not args.no_progress) as progress:
             manifest = export_dataset(dataset, args.out, split=split, seed=args.seed, force=args.force,
                                       progress=progress, format=args.format, void_value=args.void,

@@ -17,10 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write a palette PNG of class indices for each image",
         description="Predict per-pixel classes for images and folders of images. Writes OUT/<stem>.png "
         "(palette PNG holding class indices, in the model's colours). A multi-stride model writes the stride "
-        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/. Under torchrun (or with "
-        "--resume) the images are shared out over the processes, each image done gets a record in "
-        "OUT/records/ and a re-run skips images already done with the same model; OUT/manifest.json "
-        "sums up the run.",
+        "chosen with --stride; --stride all writes OUT/32s/, OUT/16s/ and OUT/8s/. A two-headed net "
+        "(SIFT Flow) writes its semantic head, or the one --task names (--task all: OUT/sem/ and OUT/geo/). "
+        "Under torchrun (or with --resume) the images are shared out over the processes, each image done "
+        "gets a record in OUT/records/ and a re-run skips images already done with the same model; "
+        "OUT/manifest.json sums up the run.",
     )
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files and/or folders (jpg, jpeg, png, bmp, tif, webp; not recursive)")
@@ -33,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_backend_options(p, calibration="up to 40 of the input images")
     p.add_argument("--stride", choices=("32", "16", "8", "all"), default=None,
                    help="which output of a multi-stride model to write (default: the finest)")
+    p.add_argument("--task", choices=("sem", "geo", "all"), default=None,
+                   help="head of a two-headed net (SIFT Flow): sem (default), geo (geometric: sky, "
+                   "horizontal, vertical) or all (writes OUT/sem/ and OUT/geo/)")
+    p.add_argument("--depth", metavar="DIR", default=None,
+                   help="depth PNGs (<stem>.png) for a net that takes depth (default: ../depth/ or ../Depth/ "
+                   "beside the images' folder, as NYUDv2 and fcn demo-data --depth keep them)")
+    p.add_argument("--hha", metavar="DIR", default=None,
+                   help="HHA PNGs (<stem>.png) for a net that takes HHA (default: ../hha/ or ../HHA/)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="images per forward pass, equal-sized images only (default: 16 on CUDA, 1 on CPU)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
@@ -125,45 +134,69 @@ def run(args: argparse.Namespace) -> int:
         # Pipeline messages start with the file name ("<path>: <problem>").
         tqdm.write(f"fcn predict: skipped {message}", file=sys.stderr)
 
-    if ctx is not None:
-        return _run_store(args, ctx, predictor, paths, out, strides, per_dir, batch_size, workers,
-                          report_failure)
+    from fcn_core.task_predictor import resolve_tasks, task_predictor
+
     try:
-        report = predict_paths(
-            predictor, paths, out, strides=strides, batch_size=batch_size, workers=workers,
-            progress=not args.no_progress, per_stride_dirs=per_dir, palette=loaded.palette,
-            on_failure=report_failure, save_confidence=args.save_confidence,
-        )
-    except PipelineError as exc:
-        return _fail(str(exc))
-    except OSError as exc:  # e.g. the output folder cannot be created (per-image write errors are reported)
-        return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
-    where = ", ".join(str(out / f"{s}s") for s in strides) if per_dir else str(out)
-    print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
-          f"({report.images_per_s:.1f} images/s, {predictor.describe()})"
-          + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
-    return 1 if report.failed else 0
+        tasks = resolve_tasks(predictor, args.task)
+    except ValueError as exc:
+        return _fail(f"{args.weights}: {exc}")
+    extra = None
+    if predictor.extra_inputs:
+        from fcn_core.extra_inputs import extra_reader
+
+        folders = {name: Path(d) if d else None for name, d in (("depth", args.depth), ("hha", args.hha))}
+        extra = extra_reader(predictor.extra_inputs, folders)
+    status = 0
+    for task in tasks:
+        model = task_predictor(predictor, task)
+        task_out = out / task if len(tasks) > 1 else out
+        palette = loaded.palette if model is predictor else model.palette
+        if ctx is not None:
+            status = max(status, _run_store(args, ctx, model, task, paths, task_out, strides, per_dir,
+                                            batch_size, workers, report_failure, palette, extra))
+            continue
+        try:
+            report = predict_paths(
+                model, paths, task_out, strides=strides, batch_size=batch_size, workers=workers,
+                progress=not args.no_progress, per_stride_dirs=per_dir, palette=palette,
+                on_failure=report_failure, save_confidence=args.save_confidence, extra_inputs=extra,
+            )
+        except PipelineError as exc:
+            return _fail(str(exc))
+        except OSError as exc:  # e.g. the output folder cannot be created (per-image errors are reported)
+            return _fail(f"{exc.filename or task_out}: cannot write predictions ({exc.strerror or exc})")
+        where = ", ".join(str(task_out / f"{s}s") for s in strides) if per_dir else str(task_out)
+        print(f"fcn predict: {report.ok} of {len(paths)} images written to {where} in {report.seconds:.1f} s "
+              f"({report.images_per_s:.1f} images/s, {predictor.describe()})"
+              + (f"; {len(report.failed)} failed" if report.failed else ""), file=sys.stderr)
+        if report.failed:
+            status = 1
+    if ctx is not None:
+        from fcn_core.training import distributed
+
+        distributed.teardown(ctx)
+    return status
 
 
-def _run_store(args: argparse.Namespace, ctx, predictor, paths: list[Path], out: Path,
-               strides: tuple[int, ...], per_dir: bool, batch_size: int, workers: int, report_failure) -> int:
-    """Sharded, resumable ``fcn predict`` (torchrun or --resume): see :mod:`fcn_core.prediction_store`."""
+def _run_store(args: argparse.Namespace, ctx, predictor, task: str, paths: list[Path], out: Path,
+               strides: tuple[int, ...], per_dir: bool, batch_size: int, workers: int, report_failure,
+               palette, extra) -> int:
+    """Sharded, resumable ``fcn predict`` (torchrun or --resume) of one task: see
+    :mod:`fcn_core.prediction_store`."""
     from fcn_core.pipeline import PipelineError
     from fcn_core.prediction_store import MANIFEST, StoreKey, file_sha256, predict_into_store
-    from fcn_core.training import distributed
 
     key = StoreKey(model_sha256=file_sha256(args.weights), model_file=Path(args.weights).name,
-                   arch=predictor.loaded.arch, precision=predictor.precision, strides=strides)
+                   arch=predictor.loaded.arch, precision=predictor.precision, strides=strides, task=task)
     try:
         report, manifest = predict_into_store(
             predictor, paths, out, key=key, ctx=ctx, per_stride_dirs=per_dir, batch_size=batch_size,
-            workers=workers, progress=not args.no_progress and ctx.is_main, palette=predictor.palette,
-            on_failure=report_failure, save_confidence=args.save_confidence)
+            workers=workers, progress=not args.no_progress and ctx.is_main, palette=palette,
+            on_failure=report_failure, save_confidence=args.save_confidence, extra_inputs=extra)
     except PipelineError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{exc.filename or out}: cannot write predictions ({exc.strerror or exc})")
-    distributed.teardown(ctx)
     if manifest is None:
         return 1 if report.failed else 0
     print(f"fcn predict: {manifest['written']} of {manifest['images']} images written to {out} by "
