@@ -36,7 +36,8 @@ def written(tmp_path_factory):
     ds = make_demo_dataset(root / "ds", count=5, seed=1, size=(96, 64))
     out = root / "preds"
     assert fcn_main(["predict", str(ds / "JPEGImages"), "--weights", str(DEMO_MODEL), "--stride", "all",
-                     "--save-confidence", "--device", "cpu", "--out", str(out), "--no-progress"]) == 0
+                     "--save-confidence", "--device", "cpu", "--backend", "torch", "--out", str(out),
+                     "--no-progress"]) == 0  # compared below with torch's own confidence
     return ds, out
 
 

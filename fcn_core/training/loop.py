@@ -216,6 +216,7 @@ def _run_stage(
         persistent_workers=cfg.num_workers > 0,
         generator=torch.Generator(),
         worker_init_fn=_worker_init,
+        multiprocessing_context=_worker_context(cfg.num_workers),
     )
     budget_s = minutes * 60.0 if minutes is not None else None
     start = time.monotonic() - elapsed0
@@ -347,6 +348,17 @@ def _run_stage(
         st.save_model_checkpoint(out / st.BEST, model, info, meta({"best": True}))
     notify("finished", metrics=metrics, stopped=stopped)
     return TrainResult(out / st.BEST, out / st.LAST, model, metrics, it, stopped)
+
+
+def _worker_context(num_workers: int) -> str | None:
+    """Fork (fast) when this process runs one thread; forkserver when other threads are alive (a GUI, a
+    thread pool): forking then can copy a lock another thread holds, and the worker hangs at its first import
+    (seen as a DataLoader worker stuck in ``_worker_init`` during the test suite)."""
+    import threading
+
+    if num_workers == 0 or threading.active_count() == 1:
+        return None
+    return "forkserver"
 
 
 def _worker_init(_: int) -> None:
