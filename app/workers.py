@@ -7,10 +7,12 @@ request is computed (older ones are dropped), the next images are prefetched whe
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -347,6 +349,20 @@ class InferenceWorker(QObject):
             self._timer.start()
 
 
+_clients: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_clients() -> None:
+    """A window destroyed without being closed (a script, a test) must not leave its inference thread running
+    when Python exits: Qt aborts the process ("QThread: Destroyed while thread is still running")."""
+    for client in list(_clients):
+        try:
+            client.shutdown(2000)
+        except RuntimeError:  # its Qt object is already gone
+            pass
+
+
 class InferenceClient(QObject):
     """GUI-thread handle: starts the worker thread, numbers requests, forwards results."""
 
@@ -402,6 +418,7 @@ class InferenceClient(QObject):
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.thread.started.connect(self.worker.lower_priority)
         self.thread.start()
+        _clients.add(self)
 
     def request(self, stem: str, *, need_predictions: bool = True, prefetch: list[str] | None = None) -> int:
         """Ask for one image; returns the request id carried by the answer."""

@@ -109,7 +109,7 @@ def test_user_request_goes_before_the_evaluation_and_one_thread_runs_the_model(q
     models = load_model_set([make_tiny_model(tmp_path / "m.safetensors", ds.class_names)], device="cpu")
     threads = set()
     predict = models.predict
-    models.predict = lambda image: (threads.add(threading.get_ident()), predict(image))[1]
+    models.predict = lambda image, **kw: (threads.add(threading.get_ident()), predict(image, **kw))[1]
     worker = InferenceWorker()
     worker.dataset, worker.models = ds, models
     events = []
