@@ -18,8 +18,8 @@ from app.views.regions_panel import RegionsPanel
 
 RECOMPUTE_MS = 250  # after an edit, the shown image's regions are recomputed once the edits pause
 KEYS = {
-    "next": ("Next error &region", (".",), "Go to the next error region (switches image when needed)"),
-    "previous": ("Previous error re&gion", (",",), "Go to the previous error region"),
+    "next": ("Next error &region", ("N", "."), "Go to the next error region (switches image when needed)"),
+    "previous": ("Previous error re&gion", ("Shift+N", ","), "Go to the previous error region"),
     "accept": ("Accept prediction in &region", ("Y",),
                "The labels inside the current error region take the prediction (one undo step)"),
     "reviewed": ("Mark region re&viewed", ("M",),

@@ -17,7 +17,7 @@ from app.tools import Mode
 
 #: (mode, menu text, key, tip)
 TOOL_SHORTCUTS: tuple[tuple[Mode, str, str, str], ...] = (
-    (Mode.PAN, "&Navigate", "N", "Left-drag pans the view (no editing)"),
+    (Mode.PAN, "&Navigate", "V", "Left-drag pans the view (no editing)"),
     (Mode.BRUSH, "&Brush", "B", "Paint the selected class with a round brush"),
     (Mode.ERASER, "&Eraser", "E", "Paint void (ignored in training and scoring)"),
     (Mode.FILL, "&Fill", "F", "Fill the connected region of one label under the click"),
