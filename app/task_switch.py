@@ -25,10 +25,10 @@ class TaskSwitch(QObject):
         super().__init__(window)
         self.window = window
         self._results: dict = {}  # task -> its last evaluation result
-        # at the end of the editing row: the task decides which labels are edited (and the first row is full)
-        self.selector = TaskSelector(window.edit_tool_bar)
+        # beside the stride toggle (like it, it chooses which output is shown); only for a two-headed net
+        self.selector = TaskSelector(window.controls)
+        window.controls.layout().insertWidget(2, self.selector)
         self.selector.hide()
-        self._separator = self._action = None  # added to the tool bar with the first two-headed net
         self.selector.task_selected.connect(self.set_task)
         window.dataset_opened.connect(lambda _d: self._available())
         window.models_opened.connect(lambda _m: self._available())
@@ -49,13 +49,8 @@ class TaskSwitch(QObject):
         self._show_selector(len(ws.tasks) > 1)
 
     def _show_selector(self, shown: bool) -> None:
-        if self._action is None:
-            if not shown:
-                return
-            bar = self.window.edit_tool_bar
-            self._separator, self._action = bar.addSeparator(), bar.addWidget(self.selector)
-        self._separator.setVisible(shown)
-        self._action.setVisible(shown)
+        self.selector.setVisible(shown)
+        self.window.controls.adjustSize()
 
     def _sync_worker(self) -> None:
         """A new dataset or model opens on the semantic task: the worker drops the other task's views."""
