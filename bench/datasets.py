@@ -94,11 +94,40 @@ def measure(root: Path) -> dict:
     }
 
 
+def measure_app(root: Path, timeout_s: float = 300.0) -> dict:
+    """The real window (offscreen): from ``open_dataset`` to the first photo and labels on screen, and from
+    the moment the dataset is open (the listing runs as a background job; the GUI never waits)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(device="cpu")
+    window.split_choice = "all"
+    window.resize(1280, 800)
+    window.show()
+    marks: dict[str, float] = {}
+    window.dataset_opened.connect(lambda _d: marks.setdefault("opened", time.perf_counter()))
+    window.current_image_changed.connect(lambda _s: marks.setdefault("shown", time.perf_counter()))
+    start = time.perf_counter()
+    window.open_dataset(root)
+    while "shown" not in marks and time.perf_counter() - start < timeout_s:
+        app.processEvents()
+        time.sleep(0.001)
+    window.close()
+    if "shown" not in marks:
+        return {"app": {"error": f"no image on screen after {timeout_s:.0f} s"}}
+    return {"app_first_image_on_screen_s": round(marks["shown"] - start, 3),
+            "app_first_image_after_open_s": round(marks["shown"] - marks["opened"], 3)}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--count", type=int, default=100_000, help="images in the tree (default 100000)")
     p.add_argument("--dir", type=Path, default=None, help="where the tree lives (default: temp folder)")
     p.add_argument("--fresh", action="store_true", help="regenerate the tree even if it exists")
+    p.add_argument("--no-app", action="store_true", help="skip the measurement in the real window")
     args = p.parse_args(argv)
     if args.count < 1:
         p.error("--count must be at least 1")
@@ -111,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generating {args.count} images ({2 * args.count} files) in {root} ...", file=sys.stderr)
         generated_s = round(generate(root, args.count), 1)
     result = measure(root)
+    if not args.no_app:
+        result.update(measure_app(root))
     report = {
         "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
                  "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
