@@ -12,7 +12,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -349,16 +348,20 @@ class InferenceWorker(QObject):
             self._timer.start()
 
 
-_clients: weakref.WeakSet = weakref.WeakSet()
+_threads: list[QThread] = []  # every inference thread started, kept until exit
 
 
 @atexit.register
-def _stop_all_clients() -> None:
+def _stop_all_threads() -> None:
     """A window destroyed without being closed (a script, a test) must not leave its inference thread running
     when Python exits: Qt aborts the process ("QThread: Destroyed while thread is still running")."""
-    for client in list(_clients):
+    for thread in _threads:
         try:
-            client.shutdown(2000)
+            if thread.isRunning():
+                thread.quit()  # ends its event loop after the item in hand
+                if not thread.wait(10_000):
+                    thread.terminate()
+                    thread.wait(2_000)
         except RuntimeError:  # its Qt object is already gone
             pass
 
@@ -418,7 +421,7 @@ class InferenceClient(QObject):
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self.thread.started.connect(self.worker.lower_priority)
         self.thread.start()
-        _clients.add(self)
+        _threads.append(self.thread)
 
     def request(self, stem: str, *, need_predictions: bool = True, prefetch: list[str] | None = None) -> int:
         """Ask for one image; returns the request id carried by the answer."""
