@@ -60,7 +60,10 @@ class Job(QObject):
         return self._fn(self._progress, self._stop.is_set)
 
     def _progress(self, *args: Any) -> None:
-        self.progressed.emit(args[0] if len(args) == 1 else args)
+        try:
+            self.progressed.emit(args[0] if len(args) == 1 else args)
+        except RuntimeError:  # the window (and this job's Qt object) is gone: stop the work quietly
+            self._stop.set()
 
     def start(self) -> Job:
         self.running = True

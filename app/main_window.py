@@ -247,8 +247,8 @@ class MainWindow(QMainWindow):
         self.jobs.start(dataset_loading.class_scan_job(dataset), name="class scan", on_progress=classes_found)
         self.dataset_opened.emit(dataset)
         if dataset.stems:
-            shown = self.browser.stems_in_order() or dataset.stems
-            first = self.initial_stem if self.initial_stem in dataset.stems else shown[0]
+            first = self.initial_stem if self.initial_stem in dataset.stems else (
+                self.browser.first_stem() or dataset.stems[0])
             self.initial_stem = None
             if not self.browser.select_stem(first):
                 self.show_stem(first)
@@ -537,11 +537,10 @@ class MainWindow(QMainWindow):
         self.split_choice = split
         self.evaluation.show_split(split, len(split_filter.labelled_stems(self.dataset, split)), self.dataset)
         self._show_stride()
-        shown = self.browser.stems_in_order()
-        if self.current_stem in shown:
+        if self.current_stem is not None and self.browser.shows(self.current_stem):
             self.browser.select_stem(self.current_stem, emit=False)
-        elif shown:
-            self.browser.select_stem(shown[0])
+        elif self.browser.first_stem() is not None:
+            self.browser.select_stem(self.browser.first_stem())
 
     def _may_leave_image(self, then=None) -> bool:
         """Ask the ``before_image_change`` hooks. A hook may answer False while it finishes in the background
