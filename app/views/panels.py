@@ -226,8 +226,12 @@ class PanelGrid(QWidget):
             return False
         y0, y1, x0, x1 = rect
         rgba[y0:y1, x0:x1] = colorize.overlay_lut(self.palette, self.only_class)[self._gt[y0:y1, x0:x1]]
-        if layer.image is not None and layer.image.base is rgba:  # (pyqtgraph keeps a view of our array)
-            repaint_rect(layer, rect)
+        shown = layer.image
+        if shown is not None and shown.shape == rgba.shape and shown.dtype == rgba.dtype \
+                and shown.flags.writeable:
+            if not np.shares_memory(shown, rgba):  # pyqtgraph may hold its own copy: recolour that too
+                shown[y0:y1, x0:x1] = rgba[y0:y1, x0:x1]
+            repaint_rect(layer, rect)  # only the stroke's rectangle (a full render of 2048² costs ~10 ms)
         else:
             self.panels["overlay"].show_rgb(rgba, layer)
         return True
