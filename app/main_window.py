@@ -34,6 +34,10 @@ def _workspace_attr(name: str, doc: str) -> property:
                     lambda self, value: setattr(self.workspace, name, value), doc=doc)
 
 
+#: Datasets with more images fill the browser after their first photo is on screen (100,000 rows take ~1 s).
+BIG_DATASET = 20_000
+
+
 class MainWindow(QMainWindow):
     """FCN Studio's main window."""
 
@@ -98,6 +102,7 @@ class MainWindow(QMainWindow):
         self._last_prediction_s: float | None = None
         self._side_docks_sized = False
         self._shown_req = -1  # request whose photo is on screen (its prediction may still come)
+        self._fill_browser_later = None  # a big dataset's browser rows, filled after its first photo
         self.before_image_change: list = []
         self.client = InferenceClient(self)
         self._waiting_models = False
@@ -236,15 +241,20 @@ class MainWindow(QMainWindow):
         self._apply_classes()
         corrected = {s.stem for s in dataset.samples if getattr(s, "corrected", False)}
         split = split_filter.initial_split(dataset.splits, self.split_choice)
-        self.browser.set_dataset(dataset.stems, self.class_names, corrected, dataset.splits, split)
         self.evaluation.show_split(split, len(split_filter.labelled_stems(dataset, split)), dataset)
         self.status_bar.showMessage(f"Opened {path}: {len(dataset.stems)} images ({dataset.kind})", 5000)
-        def classes_found(chunk) -> None:
-            if self.dataset is dataset:
-                for stem, classes in chunk:
-                    self.browser.model.update_row(stem, classes=classes)
-
-        self.jobs.start(dataset_loading.class_scan_job(dataset), name="class scan", on_progress=classes_found)
+        if len(dataset.stems) > BIG_DATASET and dataset.stems:
+            # photo first: a table of 100,000 rows takes seconds to build on this thread, so it is filled
+            # once the first image is on screen
+            self.browser.set_dataset([], self.class_names, set(), {}, split_filter.ALL)
+            self._fill_browser_later = lambda: self._fill_browser(dataset, corrected, split)
+            self.dataset_opened.emit(dataset)
+            stems = split_filter.split_stems(dataset, split) or dataset.stems
+            first = self.initial_stem if self.initial_stem in dataset.stems else stems[0]
+            self.initial_stem = None
+            self.show_stem(first)
+            return
+        self._fill_browser(dataset, corrected, split)
         self.dataset_opened.emit(dataset)
         if dataset.stems:
             first = self.initial_stem if self.initial_stem in dataset.stems else (
@@ -252,6 +262,21 @@ class MainWindow(QMainWindow):
             self.initial_stem = None
             if not self.browser.select_stem(first):
                 self.show_stem(first)
+
+    def _fill_browser(self, dataset, corrected: set, split: str) -> None:
+        """The browser's rows for ``dataset`` (and the background scan of the classes each label holds)."""
+        if self.dataset is not dataset:
+            return  # another dataset was opened meanwhile
+        self.browser.set_dataset(dataset.stems, self.class_names, corrected, dataset.splits, split)
+        if self.current_stem is not None:
+            self.browser.select_stem(self.current_stem, emit=False)
+
+        def classes_found(chunk) -> None:
+            if self.dataset is dataset:
+                for stem, classes in chunk:
+                    self.browser.model.update_row(stem, classes=classes)
+
+        self.jobs.start(dataset_loading.class_scan_job(dataset), name="class scan", on_progress=classes_found)
 
     def _on_models_loaded(self, models) -> None:
         self._waiting_models = False
@@ -355,6 +380,9 @@ class MainWindow(QMainWindow):
         self.update_title()
         self.current_image_changed.emit(r.stem)
         self._show_stride()
+        if self._fill_browser_later is not None:  # a big dataset's table, once its first photo shows
+            fill, self._fill_browser_later = self._fill_browser_later, None
+            QTimer.singleShot(0, fill)
 
     def _on_result(self, r: ImageResult) -> None:
         self._record_result(r)
