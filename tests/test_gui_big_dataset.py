@@ -1,5 +1,6 @@
-"""A very large dataset shows its first photo before the browser's table is built (100,000 rows take about a
-second on the GUI thread); the table then fills, keeps the image on screen selected, and the class scan runs."""
+"""A very large dataset shows its first photo before the browser's table is built (100,000 rows take about
+a second on the GUI thread); the table then fills, keeps the image on screen selected, and the class scan
+runs."""
 
 from __future__ import annotations
 
