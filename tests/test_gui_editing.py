@@ -393,3 +393,30 @@ def test_stroke_previews_the_dirty_rect_and_repaints_the_window_once(qtbot, wind
     y0, y1, x0, x1 = emitted[0]
     assert y0 <= 29 and y1 >= 32 and x0 <= 9 and x1 >= 42  # the whole stroke
     assert (panel.image_item.image[30, 10:41, :3] == window.palette[2]).all()
+
+
+def test_export_dialog_offers_every_format_and_writes_the_chosen_one(qtbot, window, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QComboBox
+
+    from app.editing.background import EXPORT_FORMATS
+    from fcn_core.data.formats.writers import FORMATS
+
+    ed = window.editing
+    out = tmp_path / "cvat"
+    seen = {}
+
+    def fill() -> None:
+        form = ed.jobs.export_form
+        combo = form.findChild(QComboBox)
+        seen["formats"] = [combo.itemData(i) for i in range(combo.count())]
+        combo.setCurrentIndex(seen["formats"].index("cvat-mask"))
+        form.out.setText(str(out))
+        form.accept()
+
+    QTimer.singleShot(0, fill)
+    ed.jobs.export_dialog()
+    assert seen["formats"] == list(FORMATS) == list(EXPORT_FORMATS)
+    qtbot.waitUntil(lambda: not ed.jobs.busy() and ed.jobs.last_result is not None, timeout=60000)
+    assert ed.jobs.last_error is None and ed.jobs.last_result["format"] == "cvat-mask"
+    assert (out / "labelmap.txt").is_file() and ed.jobs.last_result["verified"]["mismatches"] == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -24,6 +25,14 @@ from PySide6.QtWidgets import (
 
 from app.editing.finetune_plan import FinetunePlan, format_duration, plan_finetune, seconds_per_iteration
 from app.jobs import Job
+
+#: ``fcn export --format`` choices as File → Export dataset… names them.
+EXPORT_FORMATS = {
+    "voc": "VOC (palette PNGs, ImageSets)",
+    "index-png": "Index PNGs (mode L, void 255) + dataset.json",
+    "cityscapes": "Cityscapes (leftImg8bit / gtFine labelTrainIds + colour)",
+    "cvat-mask": "CVAT Segmentation mask 1.1 (labelmap.txt)",
+}
 
 
 class _FolderForm(QDialog):
@@ -89,10 +98,16 @@ class BackgroundJobs(QObject):
         seed = QSpinBox()
         seed.setRange(0, 2**31 - 1)
         form.form.addRow("Seed", seed)
+        fmt = QComboBox()
+        for key, text in EXPORT_FORMATS.items():
+            fmt.addItem(text, key)
+        fmt.setToolTip("Layout written (every label is read back and compared; see manifest.json)")
+        form.form.addRow("Format", fmt)
+        self.export_form = form  # (tests fill it in)
         form.finish()
         if form.exec() == QDialog.DialogCode.Accepted and form.out.text().strip():
             self.start_export(Path(form.out.text().strip()), split=split.text().strip() or None,
-                              seed=seed.value())
+                              seed=seed.value(), format=fmt.currentData())
 
     def finetune_dialog(self) -> None:
         """Ask for an output folder and a budget, then :meth:`start_finetune`."""
@@ -129,7 +144,7 @@ class BackgroundJobs(QObject):
 
     # -- jobs ----------------------------------------------------------------------------------------------
     def start_export(self, out: Path, *, split: str | None = None, seed: int = 0,
-                     force: bool = False) -> bool:
+                     force: bool = False, format: str = "voc") -> bool:
         """Save pending edits, then export the dataset with its corrections to ``out`` in the background."""
         if self.busy() or not self.c.saver.leave_image():
             return False
@@ -138,7 +153,7 @@ class BackgroundJobs(QObject):
         ds, labels_dir = self.window.dataset, self.c.saver.corrections_dir()
         return self._start("export", "Exporting dataset", lambda progress, stop: export_dataset(
             ds, out, labels_dir=labels_dir, split=split, seed=seed, force=force, progress=progress,
-            should_stop=stop), self._exported)
+            should_stop=stop, format=format), self._exported)
 
     def start_finetune(self, out: Path, *, max_iters: int | None = 500, minutes: float | None = None,
                        device: str | None = None) -> bool:
