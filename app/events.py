@@ -19,8 +19,10 @@ class Event:
         self._callbacks: list[Callable[..., Any]] = []
 
     def connect(self, callback: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``callback(*args)`` on every ``emit``; returns it (usable as a decorator)."""
-        self._callbacks.append(callback)
+        """Call ``callback(*args)`` on every ``emit``; returns it (usable as a decorator). Connecting the same
+        callback again does nothing (a ScoreBook shown again after a task switch is not wired twice)."""
+        if callback not in self._callbacks:
+            self._callbacks.append(callback)
         return callback
 
     def disconnect(self, callback: Callable[..., Any]) -> None:

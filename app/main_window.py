@@ -20,12 +20,13 @@ from app import class_check, dataset_loading, file_actions, settings, split_filt
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
+from app.live_scores import LiveScores
 from app.region_review import RegionReview
 from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.workers import ImageResult, InferenceClient
-from app.workspace import Workspace, mean_confidence
+from app.workspace import Workspace
 
 
 def _workspace_attr(name: str, doc: str) -> property:
@@ -152,10 +153,8 @@ class MainWindow(QMainWindow):
         self.browser.split_changed.connect(self._on_split_changed)
         self.client.image_ready.connect(self._on_image_ready)
         self.client.result_ready.connect(self._on_result)
-        self.client.scored.connect(self._on_rescored)
         self.client.tile_progress.connect(self._on_tile_progress)
-        self.workspace.book_replaced.connect(self._on_book_replaced)
-        self._on_book_replaced(self.workspace.book)
+        self.scores = LiveScores(self)
         self.client.failed.connect(self._on_failed)
         self.client.models_loaded.connect(self._on_models_loaded)
         self.client.models_failed.connect(self._on_models_failed)
@@ -339,28 +338,6 @@ class MainWindow(QMainWindow):
         self.status_bar.showMessage(f"Loading {stem} …")
         return self.client.request(stem, need_predictions=need, prefetch=self.browser.neighbours(stem, 2))
 
-    def _record_result(self, r: ImageResult) -> None:
-        """Cache an answer's prediction and record its scores (computed by the worker from ITS prediction)."""
-        ms = self.model_set
-        if r.prediction_error and ms is not None and r.model_id == ms.model_id:
-            self.browser.model.update_row(r.stem, error=r.prediction_error)
-        if not (r.results and ms is not None and r.model_id == ms.model_id):
-            return
-        self.workspace.store_results(r.stem, r.model_id, r.results)
-        if self.classes_differ:  # indices mean different classes: only the confidence is meaningful
-            conf = mean_confidence(ms, r.results) or {}
-            self.browser.model.update_row(r.stem, scores={s: {"mean_conf": v} for s, v in conf.items()})
-        elif r.score_error:
-            self.browser.model.update_row(r.stem, error=r.score_error)
-        elif r.confusions is not None and not (r.stem == self.current_stem and self._edited(r.stem)):
-            self.workspace.record_scored(r.stem, r.confusions, mean_confidence(ms, r.results))
-        if r.classes_present:
-            self.browser.model.update_row(r.stem, classes=r.classes_present)
-
-    def _edited(self, stem: str) -> bool:
-        doc = getattr(getattr(self, "editing", None), "document", None)
-        return doc is not None and getattr(self.editing, "stem", None) == stem and doc.is_modified
-
     def _on_image_ready(self, r: ImageResult) -> None:
         """The photo and its labels, before the prediction: on screen at once."""
         if r.req_id != self.client.latest_id:
@@ -385,7 +362,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, fill)
 
     def _on_result(self, r: ImageResult) -> None:
-        self._record_result(r)
+        self.scores.record_result(r)
         if r.req_id != self.client.latest_id:
             return  # the user has moved on; the answer only fed the cache
         ms = self.model_set
@@ -504,56 +481,12 @@ class MainWindow(QMainWindow):
         self.grid.set_gt(labels)
 
     def rescore_current(self) -> None:
-        """Recompute the shown image's scores from ITS prediction after an edit (the browser row shows them;
-        the dataset totals change when the labels are saved: ``labels_committed``)."""
-        stem, gt = self.current_stem, self.current_gt
-        if stem is None or gt is None or self.classes_differ:
-            return
-        scores = self.workspace.preview_scores(stem, gt)
-        if scores is None:
-            return
-        self.current_scores = scores
-        self.browser.model.update_row(stem, scores=scores)
-        self._show_stride()
+        """Recompute the shown image's scores from ITS prediction after an edit (see ``app.live_scores``)."""
+        self.scores.rescore_current()
 
     def labels_committed(self, stem: str, labels: np.ndarray) -> None:
-        """``stem``'s labels were saved or restored: its scores, the dataset totals and the sorted browser
-        follow at once, from stem's own prediction (re-predicted on the worker when not at hand)."""
-        if not self.workspace.commit_labels(stem, labels):
-            self.client.rescore(stem, np.array(labels, copy=True))
-        self.browser.model.resort(stem)
-
-    def _on_rescored(self, item) -> None:
-        """The worker scored saved labels (run 0) against the image's own prediction."""
-        if item.run_id != 0 or item.model_id != self.workspace.model_id:
-            return
-        if item.confusions is None:
-            self.workspace.book.set_failed(item.stem, item.error)
-        else:
-            self.workspace.record_scored(item.stem, item.confusions, item.mean_conf)
-        self.browser.model.resort(item.stem)
-
-    def _on_book_replaced(self, book) -> None:
-        """New (dataset, model) pair: no score of the old pair stays on screen."""
-        book.image_changed.connect(self._book_image_changed)
-        book.totals_changed.connect(self._book_totals_changed)
-        self.browser.model.clear_scores()
-        self.current_scores = {}
-
-    def _book_image_changed(self, stem: str) -> None:
-        book = self.workspace.book
-        if stem in book.failed:
-            self.browser.model.update_row(stem, error=book.failed[stem])
-        elif stem in book.rows:
-            self.browser.model.update_row(stem, scores=book.rows[stem], error="")
-            if stem == self.current_stem and not self._edited(stem):
-                self.current_scores = dict(book.rows[stem])
-
-    def _book_totals_changed(self) -> None:
-        if self.evaluation.running:
-            return  # the panel shows the totals when the run ends
-        self.evaluation.totals_changed()
-        self._show_stride()
+        """``stem``'s labels were saved or restored: its row, the dataset totals and the order follow."""
+        self.scores.labels_committed(stem, labels)
 
     def mark_corrected(self, stem: str, corrected: bool) -> None:
         """Set the browser's "corrected" column for ``stem`` (and forget the worker's stale copy)."""

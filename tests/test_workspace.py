@@ -150,3 +150,19 @@ def test_score_book_members_and_pairs():
     assert np.array_equal(book.totals[8], cm1[8] + np.array([[2, 0], [0, 4]]))
     book.set_failed("x", "bad label")
     assert book.counted == 1 and np.array_equal(book.totals[8], np.array([[2, 0], [0, 4]]))
+
+
+def test_an_event_calls_a_callback_once_however_often_it_is_connected():
+    """A task switch shows a ScoreBook again and the window wires it again: each change must reach the
+    browser once, not once per switch."""
+    from app.events import Event
+
+    calls = []
+    event = Event("changed")
+    event.connect(calls.append)
+    event.connect(calls.append)
+    event.emit("x")
+    assert calls == ["x"]
+    event.disconnect(calls.append)
+    event.emit("y")
+    assert calls == ["x"]
