@@ -260,3 +260,32 @@ def test_cli_evaluate_int8_calibrates_on_the_dataset_and_says_it_is_a_preview(tm
     assert "int8 preview" in err and "do not use it for scores" in err
     assert (tmp_path / "r.json").exists()
     assert len(list((tmp_path / "cache" / "onnx").glob("*-int8-*.json"))) == 1
+
+
+def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache):
+    """ReLU is folded into the convolutions' output ranges and max-pooling runs on uint8: no fp32 round trip
+    (dequantize -> ReLU / pool -> quantize) between two int8 convolutions. Only the convolutions reading the
+    photo and the score layers stay fp32."""
+    pytest.importorskip("onnxruntime.quantization")
+    import onnx
+
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"p{i}.png")
+        import cv2
+
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    pred = Predictor(_loaded("fcn8s", n_class=5), device="cpu", precision="int8",
+                     calibration=runtime_onnx.Calibration(paths, calibrate=4, held_out=2))
+    assert pred.backend == "onnxruntime" and pred.precision == "int8", pred.notes
+    graph = onnx.load(str(pred._forward.path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    fp32_convs = [n.name for n in graph.node
+                  if n.op_type == "Conv" and producer.get(n.input[1], n).op_type != "DequantizeLinear"]
+    assert fp32_convs and all("conv1_1" in c or "score" in c for c in fp32_convs), fp32_convs
+    for n in graph.node:
+        if n.op_type == "Relu":  # only after the fp32 first convolution
+            assert producer[n.input[0]].name in fp32_convs, n.name
+        if n.op_type == "MaxPool":  # quantized: reads a dequantized int8 tensor
+            assert producer[n.input[0]].op_type == "DequantizeLinear", n.name
