@@ -431,6 +431,10 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
     step = max(1, len(photos) // rc["exact_photos"])
     images = [read_image(p) for p in photos[::step][: rc["exact_photos"]]]
     exact_eq, exact_worst, exact_diff = _label_agreement(ref, exact_demo, images)
+    # Context for the few differing labels: torch's own channels-last path against the same NCHW reference.
+    torch_cl = Predictor(load_model(path), device="cpu", precision="fp32", channels_last=True)
+    _, _, torch_cl_diff = _label_agreement(ref, torch_cl, images)
+    del torch_cl
     # The timed net (random weights: near-ties) against torch fp32 NCHW, on two photos.
     speed_ref = Predictor(load_model(ckpt), device="cpu", precision="fp32", channels_last=False)
     speed_eq, _, speed_diff = _label_agreement(speed_ref, exact, images[:2])
@@ -453,6 +457,7 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
             "agreement_model": model_desc,
             "exact_agreement": {"demo_model_photos": len(images), "equal_fraction": exact_eq,
                                 "worst_image_stride_fraction": exact_worst, "differing_labels": exact_diff,
+                                "torch_channels_last_differing_labels": torch_cl_diff,
                                 "timed_model_photos": 2, "timed_model_equal_fraction": speed_eq,
                                 "timed_model_differing_labels": speed_diff},
             "int8_agreement": {"held_out_photos": rc["held_out"], "calibration_photos": rc["calibrate"],
