@@ -21,6 +21,7 @@ from app.error_log import log_exception
 from app.fast_preview import PreviewState, build_preview, percent
 
 TITLE = "Fast preview (int8)"
+LABEL_NOTE = " · int8 preview"  # after the device and precision in the status bar while the preview is on
 
 
 class FastPreviewSwitch(QObject):
@@ -114,6 +115,7 @@ class FastPreviewSwitch(QObject):
         self.state.preview, self.state.status = preview, "on"
         w.client.adopt_preview(preview)
         self._set_tip(f"{self.base_tip}. On: {preview.describe()}")
+        self._mark_device_label(True)
         self._say(f"int8 preview: {preview.describe()}", 15000)
         self.ready.emit(preview)
 
@@ -123,6 +125,7 @@ class FastPreviewSwitch(QObject):
         self.state.preview, self.state.status = None, "off"
         self.w.client.drop_preview()
         self._set_tip(self.base_tip)
+        self._mark_device_label(False)
         if self.state.shown_stem is not None:
             self.state.clear_shown()
             self.w._show_stride()
@@ -170,6 +173,10 @@ class FastPreviewSwitch(QObject):
     # -- helpers ---------------------------------------------------------------------------------------------
     def _say(self, text: str, ms: int = 0) -> None:
         self.w.status_bar.showMessage(text, ms)
+
+    def _mark_device_label(self, on: bool) -> None:
+        text = self.w.device_label.text().removesuffix(LABEL_NOTE)
+        self.w.device_label.setText(text + LABEL_NOTE if on else text)
 
     def _set_tip(self, tip: str) -> None:
         keys = ", ".join(k.toString() for k in self.action.shortcuts())

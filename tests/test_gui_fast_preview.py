@@ -217,10 +217,11 @@ def test_calibration_runs_off_the_gui_thread_while_exact_results_keep_coming_and
     text = f"int8 preview: {percent(preview.agreement)} of labels equal to fp32 on 3 held-out images"
     assert any(m.startswith(text) for m in messages), messages
     assert text.removeprefix("int8 preview: ") in w.actions.fast_preview.toolTip()
+    assert w.device_label.text() == "cpu · fp32 · int8 preview"
     # off: the worker drops the sessions; on again for the same model and dataset: from the cache
     w.actions.fast_preview.setChecked(False)
     qtbot.waitUntil(lambda: w.client.worker.preview is None, timeout=TIMEOUT)
-    assert w.fast_preview.state.preview is None
+    assert w.fast_preview.state.preview is None and w.device_label.text() == "cpu · fp32"
     _turn_on(qtbot, w)
     assert calls == [False] and w.fast_preview.state.preview.agreement == preview.agreement
     # a real int8 preview of a new image, replaced by the exact labels
