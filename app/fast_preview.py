@@ -95,7 +95,8 @@ def percent(fraction: float) -> str:
 
 def build_preview(models, dataset, progress=None) -> PreviewModels:
     """int8 Predictors for every network of ``models`` (an exact ModelSet on the CPU in fp32), calibrated on
-    ``dataset``; ``progress(text)`` hears what is being done. Raises PreviewUnavailable with the reason
+    ``dataset``; ``progress(text)`` hears what is being done ("calibrating int8 on 32 images …"; nothing when
+    the core's cache has it). Raises PreviewUnavailable with the reason
     (``RuntimeUnavailable``'s / the Predictor's ``backend_note``). Runs off the GUI thread and never runs a
     forward pass of the exact networks; it shares them read-only (no move, no cast)."""
     from fcn_core.predictor import Predictor
@@ -105,8 +106,6 @@ def build_preview(models, dataset, progress=None) -> PreviewModels:
         raise PreviewUnavailable(why)
     calibration = calibration_for(dataset)
     calib, held = calibration.split()
-    if progress is not None:
-        progress(f"calibrating int8 on {len(calib)} images …")
     previews, reports = [], []
     for exact in models.predictors:
         p = Predictor(exact.loaded, device="cpu", precision="int8", backend="onnxruntime",

@@ -306,3 +306,39 @@ def test_a_preview_of_an_image_the_user_has_left_never_shows(qtbot, window, shif
     assert kinds and all(k is not None and k[0] == second for k in kinds), kinds
     assert kinds[-1] == (second, "exact")
     assert np.array_equal(w.grid._pred.labels, _exact(w, second)[w.current_stride])
+
+
+def test_a_net_that_also_needs_depth_is_refused_with_the_runtimes_reason(tmp_path, monkeypatch):
+    from app.fast_preview import PreviewUnavailable, build_preview
+    from app.model_set import load_model_set
+    from fcn_core.data.datasets import open_dataset
+    from tests.paper_app_fixtures import make_nyud, save_tiny_model
+
+    monkeypatch.setenv("FCN_STUDIO_CACHE", str(tmp_path / "cache"))
+    dataset = open_dataset(make_nyud(tmp_path / "nyud", h=36, w=48))
+    models = load_model_set([save_tiny_model(tmp_path / "rgbd.safetensors", "nyud-fcn32s-color-d", dataset)],
+                            device="cpu")
+    with pytest.raises(PreviewUnavailable, match="takes the photo only, and this net also needs depth"):
+        build_preview(models, dataset)
+    assert models.predictors[0].backend == "torch" and models.predictors[0].precision == "fp32"
+
+
+def test_fast_preview_flag_turns_it_on_at_start(qtbot, tmp_path, monkeypatch, files):
+    from app.launch import start
+
+    monkeypatch.setenv("FCN_STUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(False)
+    data, model = files
+    try:
+        _app, w, _status = start(["--data", str(data), "--weights", str(model), "--fast-preview",
+                                  "--size", "1024x640"])
+        qtbot.addWidget(w)
+        assert w.actions.fast_preview.isChecked()  # waits for the dataset and the model, then calibrates
+        qtbot.waitUntil(lambda: w.fast_preview.state.on, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: w.client.worker.preview is not None, timeout=TIMEOUT)
+        w.close()
+    finally:
+        settings.use_ini_file(None)
