@@ -34,7 +34,8 @@ def calibration_for(dataset, *, calibrate: int = CALIBRATE, held_out: int = HELD
 
     by_path: dict[Path, str] = {}
     for sample in getattr(dataset, "samples", ()):
-        by_path.setdefault(Path(sample.image_path), sample.stem)
+        if sample.image_path is not None:
+            by_path.setdefault(Path(sample.image_path), sample.stem)
     if len(by_path) < 2:
         raise PreviewUnavailable(f"int8 needs at least 2 images of the open dataset to calibrate on, "
                                  f"and it has {len(by_path)}")
