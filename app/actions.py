@@ -38,6 +38,9 @@ ACTION_SPECS: tuple[ActionSpec, ...] = (
     ActionSpec("show_error", "&Error map", "view", ("Shift+E",), "Where prediction ≠ ground truth", True),
     ActionSpec("show_confidence", "&Confidence map", "view", ("C",), "Show max softmax or margin", True),
     ActionSpec("reset_view", "&Fit image", "view", ("Shift+F",), "Zoom to the whole image"),
+    ActionSpec("fast_preview", "Fast &preview (int8)", "view", ("Ctrl+Shift+P",),
+               "Show an int8 ONNX Runtime prediction first (calibrated on this dataset, CPU only), replaced "
+               "by the exact one when it arrives; scores always use the exact one", True),
     ActionSpec("evaluate", "&Evaluate dataset", "tools", ("Ctrl+E",),
                "Score every image at every stride in the background"),
     ActionSpec("cancel_evaluation", "&Cancel evaluation", "tools", (), "Stop the running evaluation"),

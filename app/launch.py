@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="torch", choices=("auto", "torch", "onnxruntime"),
                    help="torch (default: the scores equal fcn evaluate's exactly); auto: ONNX Runtime for "
                    "fp32 on the CPU when installed (faster; labels equal but for exact ties), else torch")
+    p.add_argument("--fast-preview", action="store_true",
+                   help="turn on View → Fast preview (int8): each image's int8 ONNX Runtime prediction "
+                   "(calibrated on the dataset, CPU only) shows first, then the exact one replaces it; "
+                   "scores always use the exact one")
     p.add_argument("--memory-mb", type=float, default=None, metavar="MB",
                    help="working memory of one forward pass; larger images are predicted in overlapping "
                    "tiles with the same labels (default 1024)")
@@ -175,6 +179,42 @@ def prepare_demo_in_background(window, on_ready):
     return task
 
 
+def screenshot_with_preview(window, save) -> None:
+    """``--screenshot --fast-preview``: once the first view is on screen and the int8 preview is ready, open
+    an image whose exact prediction is not at hand and save the window while its preview shows (before the
+    exact result replaces it). When the preview cannot run, the window is saved with the status bar saying
+    why."""
+    from PySide6.QtCore import QTimer
+
+    switch = window.fast_preview
+    flags = {"first": False, "saved": False}
+
+    def save_once(settle: bool) -> None:
+        if not flags["saved"]:
+            flags["saved"] = True
+            save(settle=settle)
+
+    def next_image() -> None:
+        if not (flags["first"] and switch.state.on):
+            return
+        ms, stems = window.model_set, window.browser.stems_in_order() or list(window.dataset.stems)
+        far = [s for s in stems[len(stems) // 2:] + stems[: len(stems) // 2]  # not the prefetched neighbours
+               if s != window.current_stem and window.cache.get_all(s, ms.model_id, ms.strides) is None]
+        if far:
+            window.show_stem(far[0])
+        else:
+            save_once(True)
+
+    def first_view() -> None:
+        flags["first"] = True
+        next_image()
+
+    switch.preview_shown.connect(lambda _stem: save_once(False))  # now: the exact result is on its way
+    switch.ready.connect(lambda _p: QTimer.singleShot(0, next_image))
+    switch.failed.connect(lambda _msg: QTimer.singleShot(400, lambda: save_once(True)))
+    window.first_view_ready.connect(first_view)
+
+
 def start(argv: list[str] | None = None):
     """Create the application and the shown main window for ``argv``: ``(app, window, status)``, or an
     exit status when the arguments are wrong. ``main`` runs the event loop on top."""
@@ -229,12 +269,15 @@ def start(argv: list[str] | None = None):
         window.actions.show_confidence.setChecked(True)
     if args.stride:
         window.current_stride = args.stride
+    if args.fast_preview:  # calibrates once a dataset and a model are open
+        window.actions.fast_preview.setChecked(True)
     status = {"code": 0}
     if args.screenshot:
         out = Path(args.screenshot)
 
-        def save_and_quit() -> None:
-            app.processEvents()
+        def save_and_quit(*, settle: bool = True) -> None:
+            if settle:
+                app.processEvents()
             ok = window.grab().save(str(out))
             print(f"fcn-studio: screenshot {'saved to' if ok else 'could not be written to'} {out}")
             status["code"] = 0 if ok else 1
@@ -254,7 +297,10 @@ def start(argv: list[str] | None = None):
             window.close()
             app.quit()
 
-        window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
+        if args.fast_preview:
+            screenshot_with_preview(window, save_and_quit)
+        else:
+            window.first_view_ready.connect(lambda: QTimer.singleShot(400, save_and_quit))
         window.dataset_failed.connect(cannot_open)
         window.error_reported.connect(lambda msg: print(f"fcn-studio: {msg}", file=sys.stderr))
         QTimer.singleShot(int(args.timeout * 1000), give_up)

@@ -21,6 +21,7 @@ from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
 from app.jobs import JobRunner
 from app.live_scores import LiveScores
+from app.preview_switch import FastPreviewSwitch
 from app.region_review import RegionReview
 from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         window_layout.build_menus(self)
         self.auto_evaluation = AutoEvaluation(self)
         self._connect()
+        self.fast_preview = FastPreviewSwitch(self)  # View → Fast preview (int8): shown first, never scored
         # EditingController(self) is created here by issue 6 (one line).
         self.editing = EditingController(self)
         self.regions = RegionReview(self)  # the Regions dock and its keys (issue 13)
@@ -440,17 +442,25 @@ class MainWindow(QMainWindow):
 
     def _show_stride(self) -> None:
         res = None
-        if self.model_set is not None and self.current_stem is not None:
+        # until the exact prediction arrives, the int8 preview of this image at every stride (marked)
+        preview = None if self.current_results is not None else self.fast_preview.state.result(
+            self.current_stem, self.current_stride)
+        marker = "" if preview is None else self.fast_preview.state.marker()
+        if preview is not None:
+            res = preview
+        elif self.model_set is not None and self.current_stem is not None:
             res = self.cache.get(self.current_stem, self.model_set.model_id, self.current_stride)
         if res is None:  # evicted (tiny cache) or not a model result: what the image arrived with
             res = (self.current_results or {}).get(self.current_stride)
-        self.grid.set_prediction(res)
+        self.grid.set_prediction(res, preview_note=marker)
         title = "Prediction (no model)" if self.model_set is None else "Prediction"
         if res is not None:
             title = f"Prediction FCN-{self.current_stride}s"
-            if self.prediction_note:
+            if marker:
+                title += f" · {marker}"
+            elif self.prediction_note:
                 title += f" · {self.prediction_note.removeprefix('predicted ')}"
-        self.panels["pred"].set_subtitle(title)
+        self.panels["pred"].set_subtitle(title, highlight=bool(marker))
         scores = self.current_scores.get(self.current_stride, {}) if self.current_scores else {}
         self.legend.set_iu(scores.get("per_class_iu"))
         if self.evaluation.result_is_for_shown_split():  # never another split's IU as if for this one
@@ -574,6 +584,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.jobs.shutdown()  # cancels and joins every job
+        self.fast_preview.shutdown()
         self.evaluation.shutdown()
         self.client.shutdown()
         super().closeEvent(event)

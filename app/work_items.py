@@ -30,6 +30,7 @@ class ImageResult:
     seconds: float = 0.0
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # extra channels shown: depth, HHA
     input_errors: dict[str, str] = field(default_factory=dict)  # channel -> why it could not be read
+    preview: bool = False  # an int8 fast preview (app/fast_preview.py): shown, never cached or scored
 
 
 @dataclass

@@ -8,6 +8,7 @@ request is computed (older ones are dropped), the next images are prefetched whe
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import sys
 import threading
@@ -43,6 +44,11 @@ class InferenceWorker(QObject):
     image the user asked for; re-scores of saved labels; the running evaluation, image by image; prefetching
     the neighbours of the image on screen. Models are read and built on a loader thread (no forward pass
     there) and handed over with ``adopt_models``, so a model being loaded never delays the first photo.
+
+    With an int8 fast preview adopted (``adopt_preview``, app/fast_preview.py) a request whose exact result is
+    not at hand is answered twice, as two work items: ``preview_ready`` (int8, shown only) and then, unless a
+    newer request came in meanwhile, ``result_ready`` (exact, the only one cached and scored). Evaluations,
+    re-scores and prefetching always run the exact models.
     """
 
     image_ready = Signal(object)  # ImageResult without predictions, before they are computed (shown at once)
@@ -54,12 +60,16 @@ class InferenceWorker(QObject):
     tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles (a large image)
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)  # run id, cancelled
+    preview_ready = Signal(object)  # ImageResult with preview=True: the int8 result, before the exact one
+    preview_failed = Signal(str)  # the int8 preview failed on an image and was dropped (why)
 
     def __init__(self) -> None:
         super().__init__()
         self.dataset = None
         self.models: ModelSet | None = None
-        self._pending: tuple[int, str, bool] | None = None
+        self.preview = None  # app.fast_preview.PreviewModels, or None
+        # (req_id, stem, need_predictions, photo already sent by the preview pass or None)
+        self._pending: tuple[int, str, bool, ImageResult | None] | None = None
         self._prefetch: list[str] = []
         self._prefetched: OrderedDict[str, ImageResult] = OrderedDict()
         self._rescore: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -90,6 +100,7 @@ class InferenceWorker(QObject):
         """Runs in the worker thread: stop the timer, go back to the GUI thread, end this thread."""
         self._timer.stop()
         self._pending, self._prefetch = None, []
+        self.preview = None
         self._eval_queue.clear()
         self._rescore.clear()
         thread = QThread.currentThread()
@@ -114,6 +125,50 @@ class InferenceWorker(QObject):
         self._prefetched.clear()
         self._rescore.clear()
         self._end_evaluation(cancelled=True)
+
+    @Slot(object)
+    def adopt_preview(self, preview) -> None:
+        """Answer requests with this int8 preview first (built on the client's loader thread), as long as the
+        exact models and dataset it belongs to are this thread's."""
+        self.preview = preview
+
+    @Slot()
+    def drop_preview(self) -> None:
+        """No more int8 previews: requests get the exact result only."""
+        self.preview = None
+
+    def _previews(self, req_id: int, stem: str, need_predictions: bool) -> bool:
+        """Whether this request is answered with a preview first: a user's request for a prediction that is
+        not at hand (prefetched), with a preview of the exact models and dataset in use."""
+        p, models = self.preview, self.models
+        if p is None or req_id <= 0 or not need_predictions or models is None:
+            return False
+        if p.model_id != models.model_id or p.dataset is not self.dataset:
+            return False
+        cached = self._prefetched.get(stem)
+        return cached is None or cached.results is None or cached.model_id != models.model_id
+
+    def _preview_pass(self, req_id: int, stem: str) -> ImageResult:
+        """Send the photo (``image_ready``) and the int8 prediction (``preview_ready``); returns the photo's
+        item for the exact pass that follows. A failing preview is dropped (``preview_failed``), never the
+        image."""
+        t0 = time.perf_counter()
+        image, gt = self._read(stem)
+        inputs, input_errors = read_channels(self.dataset, stem)
+        photo = ImageResult(req_id, stem, image, gt, None, self.models.model_id,
+                            classes_present=classes_present(gt), inputs=inputs, input_errors=input_errors)
+        self.image_ready.emit(photo)
+        try:
+            results = predict_stem(self.preview.models, stem, image, dataset=self.dataset)
+        except Exception as exc:  # noqa: BLE001 - the exact result still comes
+            if not isinstance(exc, ValueError | OSError):
+                log_exception(f"int8 preview of {stem}", exc)
+            self.preview = None
+            self.preview_failed.emit(describe_error(exc))
+            return photo
+        self.preview_ready.emit(dataclasses.replace(photo, results=results, preview=True,
+                                                    seconds=time.perf_counter() - t0))
+        return photo
 
     @Slot(str)
     def load_predictions(self, folder: str) -> None:
@@ -144,7 +199,7 @@ class InferenceWorker(QObject):
         """Queue one image; a newer request replaces an older one still waiting."""
         if self._pending is not None:
             self.dropped_count += 1
-        self._pending = (req_id, stem, need_predictions)
+        self._pending = (req_id, stem, need_predictions, None)
         self._prefetch = [s for s in prefetch if s != stem]
         self._timer.start()
 
@@ -181,7 +236,9 @@ class InferenceWorker(QObject):
     def _read(self, stem: str) -> tuple[np.ndarray, np.ndarray | None]:
         return self.dataset.image(stem), self.dataset.label(stem)
 
-    def _load(self, req_id: int, stem: str, need_predictions: bool) -> ImageResult:
+    def _load(self, req_id: int, stem: str, need_predictions: bool,
+              photo: ImageResult | None = None) -> ImageResult:
+        """``stem`` with its exact prediction (``photo``: already read and sent by the preview pass)."""
         t0 = time.perf_counter()
         cached = self._prefetched.pop(stem, None)
         models = self.models
@@ -189,10 +246,13 @@ class InferenceWorker(QObject):
                                    or not need_predictions):
             cached.req_id = req_id
             return cached
-        image, gt = self._read(stem)
-        inputs, input_errors = read_channels(self.dataset, stem)
+        if photo is not None:
+            image, gt, inputs, input_errors = photo.image, photo.gt, photo.inputs, photo.input_errors
+        else:
+            image, gt = self._read(stem)
+            inputs, input_errors = read_channels(self.dataset, stem)
         model_id = models.model_id if models else None
-        if req_id > 0 and models is not None and need_predictions:  # photo and labels on screen first
+        if req_id > 0 and models is not None and need_predictions and photo is None:  # photo first
             self.image_ready.emit(ImageResult(req_id, stem, image, gt, None, model_id,
                                               classes_present=classes_present(gt), inputs=inputs,
                                               input_errors=input_errors))
@@ -254,17 +314,23 @@ class InferenceWorker(QObject):
         if self._eval_run and self._eval_cancel.is_set():
             self._end_evaluation(cancelled=True)
         if self._pending is not None:
-            req_id, stem, need = self._pending
+            req_id, stem, need, photo = self._pending
             self._pending = None
             try:
-                result = self._load(req_id, stem, need)
+                if photo is None and self._previews(req_id, stem, need):
+                    # the exact pass is the next item: a newer request coming in meanwhile replaces it
+                    self._pending = (req_id, stem, need, self._preview_pass(req_id, stem))
+                    result = None
+                else:
+                    result = self._load(req_id, stem, need, photo)
             except Exception as exc:  # noqa: BLE001 - reported, never fatal
                 log_exception(f"loading {stem}", exc)
                 self.failed.emit(req_id, stem, describe_error(exc))
             else:
-                self.computed_count += 1
-                self.computed.emit(req_id)
-                self.result_ready.emit(result)
+                if result is not None:
+                    self.computed_count += 1
+                    self.computed.emit(req_id)
+                    self.result_ready.emit(result)
         elif self._rescore:
             stem, labels = self._rescore.popitem(last=False)
             self.scored.emit(self._score(0, stem, labels))
@@ -316,6 +382,8 @@ class InferenceClient(QObject):
     scored = Signal(object)  # ScoredImage
     evaluation_done = Signal(int, bool)
     tile_progress = Signal(int, str, int, int)  # req_id, stem, tiles done, tiles
+    preview_ready = Signal(object)  # ImageResult with preview=True (int8: show it, never cache or score it)
+    preview_failed = Signal(str)  # the worker dropped the preview (an image failed in int8)
     _request = Signal(int, str, bool, object)
     _set_dataset = Signal(object)
     _adopt_models = Signal(object)
@@ -326,6 +394,8 @@ class InferenceClient(QObject):
     _rescore = Signal(str, object)
     _evaluate = Signal(int, object)
     _stop = Signal()
+    _adopt_preview = Signal(object)
+    _drop_preview = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -354,6 +424,10 @@ class InferenceClient(QObject):
         self.worker.scored.connect(self.scored)
         self.worker.tile_progress.connect(self.tile_progress)
         self.worker.evaluation_done.connect(self.evaluation_done)
+        self.worker.preview_ready.connect(self.preview_ready)
+        self.worker.preview_failed.connect(self.preview_failed)
+        self._adopt_preview.connect(self.worker.adopt_preview)
+        self._drop_preview.connect(self.worker.drop_preview)
         self._next_id = 0
         self._next_run = 0
         self.latest_id = -1
@@ -409,6 +483,15 @@ class InferenceClient(QObject):
     def adopt(self, models) -> None:
         """Hand an already loaded model set to the worker (e.g. another head of the same net)."""
         self._adopt_models.emit(models)
+
+    def adopt_preview(self, preview) -> None:
+        """Hand an int8 preview (``app.fast_preview.PreviewModels``, built off this thread) to the worker: it
+        answers requests with it first while its exact models and dataset are the worker's."""
+        self._adopt_preview.emit(preview)
+
+    def drop_preview(self) -> None:
+        """The worker stops previewing (requests get the exact result only)."""
+        self._drop_preview.emit()
 
     def load_predictions(self, folder) -> None:
         """Read stored predictions for the worker's dataset (set it first); answers with models_loaded (a

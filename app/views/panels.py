@@ -45,6 +45,7 @@ class PanelGrid(QWidget):
         self._image: np.ndarray | None = None
         self._gt: np.ndarray | None = None
         self._pred = None  # StrideResult or None
+        self.preview_note = ""  # set_prediction: the result shown is a preview (its titles say so)
         self._gt_rgba: np.ndarray | None = None
         self._overlay_labels_rgba: np.ndarray | None = None
         self._overlay_rgba: np.ndarray | None = None
@@ -196,9 +197,12 @@ class PanelGrid(QWidget):
         self._paint_gt()
         self._paint_error()
 
-    def set_prediction(self, result) -> None:
-        """Show one stride's ``StrideResult`` (or None) on prediction, overlay, error, confidence."""
+    def set_prediction(self, result, *, preview_note: str = "") -> None:
+        """Show one stride's ``StrideResult`` (or None) on prediction, overlay, error, confidence;
+        ``preview_note`` (e.g. "int8 preview (98.6 %)") marks a result that is not the exact one in
+        those panels' highlighted titles."""
         self._pred = result
+        self.preview_note = preview_note if result is not None else ""
         self._paint_pred()
 
     def gt_changed(self, rect: tuple[int, int, int, int] | None) -> None:
@@ -274,7 +278,8 @@ class PanelGrid(QWidget):
             what = "prediction"
         overlay.show_rgb(rgba, overlay.layer_item)
         overlay.set_layer_opacity(self.opacity)
-        overlay.set_subtitle(f"Overlay: {what}")
+        note = self.preview_note if what == "prediction" and self._pred is not None else ""
+        overlay.set_subtitle(f"Overlay: {note or what}", highlight=bool(note))  # "Overlay: int8 preview (…)"
 
     def _coloured(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(prediction RGBA, overlay RGBA) of ``labels``, kept per label array for the current image so
@@ -300,7 +305,7 @@ class PanelGrid(QWidget):
             panel.show_rgb(None, panel.layer_item)
             panel.set_subtitle("Errors (not shown: model and dataset classes differ)")
             return
-        panel.set_subtitle(self._error_title())
+        self._titled(panel, self._error_title())
         if self._pred is None or self._gt is None or self._gt.shape != self._pred.labels.shape:
             panel.show_rgb(None, panel.layer_item)
             return
@@ -339,4 +344,9 @@ class PanelGrid(QWidget):
         if rgba is None or len(self._colour_cache) > 24:
             rgba = self._colour_cache[key] = colorize.confidence_rgb(values)
         panel.show_rgb(rgba)
-        panel.set_subtitle(f"Confidence ({self.confidence_mode})")
+        self._titled(panel, f"Confidence ({self.confidence_mode})")
+
+    def _titled(self, panel, title: str) -> None:
+        """``title``, with the preview note (highlighted) while a preview result is shown."""
+        note = self.preview_note if self._pred is not None else ""
+        panel.set_subtitle(f"{title} · {note}" if note else title, highlight=bool(note))
