@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"))
     p.add_argument("--backend", default="torch", choices=("auto", "torch", "onnxruntime"),
                    help="torch (default: the scores equal fcn evaluate's exactly); auto: ONNX Runtime for "
-                   "fp32 on the CPU when installed (faster; labels equal but for exact ties), else torch")
+                   "fp32 on the CPU when installed (faster; labels equal but for near-ties, margin < 2e-6), "
+                   "else torch")
     p.add_argument("--fast-preview", action="store_true",
                    help="turn on View → Fast preview (int8): each image's int8 ONNX Runtime prediction "
                    "(calibrated on the dataset, CPU only) shows first, then the exact one replaces it; "
