@@ -54,8 +54,8 @@ def test_demo_model_meets_its_targets_on_the_val_split(demo):
 
 def test_demo_model_on_scenes_it_never_saw(tmp_path):
     """On 200 freshly drawn scenes of another seed (7; the model was trained on seed 0's): FCN-8s mean IU
-    0.849 (issue 15 aims at 0.85; the model before scored 0.795), and 8s > 16s > 32s by clear margins (the
-    thin poles and wires need stride 8). The floor is the measured value less a little for other CPUs."""
+    0.856 (issue 15 aims at >= 0.85; the model of session 3 scored 0.795), and 8s > 16s > 32s by clear margins
+    (the thin poles and wires need stride 8). The floor is the measured value less a little for other CPUs."""
     from fcn_core.demo_data import make_demo_dataset
     from fcn_core.evaluation import evaluate_dataset
     from fcn_core.predictor import Predictor
@@ -69,5 +69,5 @@ def test_demo_model_on_scenes_it_never_saw(tmp_path):
     finally:
         torch.set_num_threads(before)
     miu = {s: reports[s]["mean_iu"] for s in reports}
-    assert miu[8] >= 0.845, miu
+    assert miu[8] >= 0.852, miu
     assert miu[8] - miu[16] >= 0.05 and miu[16] - miu[32] >= 0.05, miu
