@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 pytest.importorskip("scipy.io")
 
 from app import settings  # noqa: E402
+from app.editing import storage  # noqa: E402
 from app.editing.saving import Saver  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from fcn_core.data import open_dataset  # noqa: E402
@@ -95,9 +96,7 @@ def test_task_toggle_switches_labels_prediction_legend_scores_and_corrections(qt
     ed.set_brush_size(3)
     gh.drag(w.panels["gt"], [(5, 3), (30, 3)])
     assert (ed.document.labels[3, 8:28] == 1).all()
-    ed.saver.autosave()  # no recovery file: it is per (dataset, image) and would restore as semantic labels
-    qtbot.waitUntil(lambda: not w.jobs.busy(), timeout=10000)
-    assert not ed.saver.recovery_file(stem).exists()
+    _geo_edit_is_autosaved_apart(qtbot, w, root, stem)
     qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not ed.document.is_modified, timeout=10000)
     saved = root / "corrections" / "geo" / f"{stem}.png"
@@ -110,6 +109,42 @@ def test_task_toggle_switches_labels_prediction_legend_scores_and_corrections(qt
     assert np.array_equal(w.current_results[16].labels, expected["sem"][16].labels)
     _switch(qtbot, w, "geo")  # the saved geometric correction is the label in use now
     assert (w.current_gt[3, 8:28] == 1).all() and w.workspace.book is geo_book
+    _geo_recovery_restores_into_geo(qtbot, w, root, stem)
+
+
+def _geo_edit_is_autosaved_apart(qtbot, w, root: Path, stem: str) -> None:
+    """Unsaved geometric edits are autosaved to their own recovery file, never to the semantic one."""
+    ed = w.editing
+    ed.saver.autosave()
+    qtbot.waitUntil(lambda: not w.jobs.busy(), timeout=10000)
+    geo_file = ed.saver.recovery_file(stem)
+    sem_file = storage.recovery_path(ed.saver.recovery_dir, root.resolve(), stem)
+    assert geo_file.exists() and geo_file != sem_file and not sem_file.exists()
+    (rec,) = storage.list_recoveries(ed.saver.recovery_dir)
+    assert rec.task == "geo" and np.array_equal(rec.labels, ed.document.labels)
+    assert "geo labels" in rec.describe()
+
+
+def _geo_recovery_restores_into_geo(qtbot, w, root: Path, stem: str) -> None:
+    """A geometric recovery file found at start restores into the geometric labels (the window switches task),
+    and leaves the semantic labels alone."""
+    ed = w.editing
+    _switch(qtbot, w, "sem")
+    sem_labels = ed.document.labels.copy()
+    geo = task_dataset(open_dataset(root), "geo")
+    lost = read_label(root / "corrections" / "geo" / f"{stem}.png").copy()
+    lost[10:20, 10:30] = 2  # an edit the crashed session had not saved
+    path = storage.recovery_path(ed.saver.recovery_dir, root.resolve(), stem, "geo")
+    storage.write_recovery(path, lost, dataset_root=root.resolve(), stem=stem, original=geo.label(stem),
+                           task="geo")
+    ed.saver.apply_restore_choice("restore", storage.list_recoveries(ed.saver.recovery_dir))
+    qtbot.waitUntil(lambda: w.workspace.task == "geo" and ed.document is not None
+                    and ed.document.labels is w.current_gt and np.array_equal(ed.document.labels, lost),
+                    timeout=30000)
+    assert ed.document.is_modified
+    _switch(qtbot, w, "sem")  # leaving saves the restored geometric labels; the semantic ones are untouched
+    assert np.array_equal(ed.document.labels, sem_labels)
+    assert np.array_equal(read_label(root / "corrections" / "geo" / f"{stem}.png"), lost)
 
 
 def test_nyud_depth_panel_and_the_depth_fed_to_the_net(qtbot, tmp_path, monkeypatch):

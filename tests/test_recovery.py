@@ -3,6 +3,7 @@ window restores its edits."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +40,25 @@ def test_recovery_round_trip_and_damaged_files(tmp_path):
     storage.remove_recovery(path)
     storage.remove_recovery(path)  # removing twice is fine
     assert storage.list_recoveries(tmp_path) == [] and storage.list_recoveries(tmp_path / "none") == []
+
+
+def test_recovery_files_per_task(tmp_path):
+    """A two-headed net's geometric labels get their own recovery file and restore as geometric; a file
+    written before tasks existed (no task in its header) and the semantic path are what they were."""
+    sem = storage.recovery_path(tmp_path, tmp_path / "ds", "img")
+    geo = storage.recovery_path(tmp_path, tmp_path / "ds", "img", "geo")
+    assert sem == storage.recovery_path(tmp_path, tmp_path / "ds", "img", "sem") and geo != sem
+    storage.write_recovery(geo, np.ones((2, 3), np.uint8), dataset_root=tmp_path / "ds", stem="img",
+                           task="geo")
+    storage.write_recovery(sem, np.zeros((2, 3), np.uint8), dataset_root=tmp_path / "ds", stem="img")
+    got = {r.task: r for r in storage.list_recoveries(tmp_path)}
+    assert set(got) == {"sem", "geo"} and (got["geo"].labels == 1).all() and (got["sem"].labels == 0).all()
+    assert "geo labels" in got["geo"].describe() and "labels" not in got["sem"].describe()
+    old = tmp_path / f"old{storage.RECOVERY_SUFFIX}"
+    meta = {"stem": "img", "dataset_root": None, "time": 1.0, "shape": [2, 3], "format": 1}
+    np.savez(old, labels=np.zeros((2, 3), np.uint8),
+             meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+    assert storage.read_recovery(old).task == "sem"
 
 
 def test_corrections_dir_beside_dataset_or_user_folder(tmp_path, monkeypatch):

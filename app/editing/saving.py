@@ -15,15 +15,15 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from app.corrections import corrections_dir_for, user_data_dir
 from app.editing import storage
+from app.editing.recovery import LANE, RecoveryMixin
 from app.editing.save_conflicts import SaveGuard
 
 DEFAULT_AUTOSAVE_MS = 30_000
-LANE = "labels"  # saves and autosaves run one after another, in order
 
 
 def autosave_interval_ms() -> int:
@@ -34,8 +34,9 @@ def autosave_interval_ms() -> int:
         return DEFAULT_AUTOSAVE_MS
 
 
-class Saver(QObject):
-    """Writes the controller's document; the ``ask_*`` methods are its only modal questions."""
+class Saver(RecoveryMixin, QObject):
+    """Writes the controller's document; the ``ask_*`` methods are its only modal questions. Autosave and
+    restore after a crash are in :mod:`app.editing.recovery`."""
 
     def __init__(self, controller):
         super().__init__(controller)
@@ -48,7 +49,8 @@ class Saver(QObject):
         self._generation = 0  # bumped by every save: a late background result never overrides a newer one
         self._autosave_gen = 0  # bumped by a clean save or discard: an autosave in flight skips its write
         self._after_save = None  # the navigation (image switch, close) waiting for the save in flight
-        self.pending: dict[tuple[str | None, str], storage.Recovery] = {}
+        self.pending: dict[tuple[str | None, str, str], storage.Recovery] = {}  # (root, task, stem)
+        self._doc_task = "sem"  # the task of the document being edited
         self.guard = SaveGuard(self)  # another window / process wrote the file since: ask, never overwrite
         self.timer = QTimer(self)
         self.timer.setInterval(autosave_interval_ms())
@@ -88,13 +90,6 @@ class Saver(QObject):
         if ds is None:
             return user_data_dir() / "corrections" / "no-dataset"
         return Path(ds.labels_dir) if getattr(ds, "labels_dir", None) else corrections_dir_for(ds.root)
-
-    def _dataset_root(self) -> str | None:
-        ds = self.window.dataset
-        return str(Path(ds.root).resolve()) if ds is not None else None
-
-    def recovery_file(self, stem: str) -> Path:
-        return storage.recovery_path(self.recovery_dir, self._dataset_root(), stem)
 
     # -- another writer of the same file (app/editing/save_conflicts.py decides when to ask) ---------------
     def ask_conflict(self, path: Path, other: storage.FileStamp) -> str:
@@ -287,115 +282,3 @@ class Saver(QObject):
             f"Replace the dataset's own label file\n{target}\nwith the corrected labels? A backup copy "
             "(.bak-<time>) is kept next to it.")
         return answer == QMessageBox.StandardButton.Yes
-
-    # -- autosave and recovery -----------------------------------------------------------------------------
-    def autosave(self) -> None:
-        """Timer tick: snapshot unsaved edits into the recovery folder (written off the GUI thread)."""
-        doc, stem = self.c.document, self.c.stem
-        if doc is None or stem is None or not doc.is_modified or doc.state_id == self._autosaved_state:
-            return
-        if getattr(self.window.dataset, "task", "sem") != "sem":
-            return  # recovery files are per (dataset, image): geometric edits must never restore as semantic
-        self._autosaved_state = doc.state_id
-        labels, original, path = doc.labels.copy(), doc.original.copy(), self.recovery_file(stem)
-        root, gen = self._dataset_root(), self._autosave_gen
-
-        def write() -> None:
-            if gen == self._autosave_gen:  # skipped when a save or discard happened since the snapshot
-                storage.write_recovery(path, labels, dataset_root=root, stem=stem, original=original)
-
-        self.window.jobs.start(lambda _p, _s: write(), name="autosave", lane=LANE,
-                               on_error=lambda msg: self.window.status_bar.showMessage(
-                                   f"Autosave failed: {msg}", 8000))
-
-    def discard_recovery(self) -> None:
-        """Forget the current image's unsaved edits (discard)."""
-        self._autosave_gen += 1
-        if self.c.stem is not None:
-            storage.remove_recovery(self.recovery_file(self.c.stem))
-        self._autosaved_state = None
-
-    def new_document(self) -> None:
-        """A new image is open: note its correction file's state; restore pending recovered edits for it."""
-        self._autosaved_state = None
-        doc, stem = self.c.document, self.c.stem
-        if stem is not None:
-            self.guard.opened(stem, self.corrections_dir(), self.window.dataset)
-        rec = self.pending.pop((self._dataset_root(), stem), None)
-        if rec is None or doc is None:
-            return
-        if rec.labels.shape != doc.shape:
-            self.window.report_error(f"{rec.path}: recovered labels are {rec.labels.shape}, the image is "
-                                     f"{doc.shape}; not restored.")
-            return
-        if doc.replace_all(rec.labels) is None:
-            storage.remove_recovery(rec.path)  # already saved: nothing to restore
-            return
-        doc.mark_unsaved()
-        self.window.status_bar.showMessage(f"Restored unsaved edits of {stem} ({rec.describe()})", 8000)
-        self.c.after_edit()
-        self.window.labels_committed(stem, doc.labels.copy())
-
-    def offer_recovery(self) -> None:
-        """At start: look for edits a crashed session left in the recovery folder (a background job) and offer
-        to restore them (never blocks)."""
-        folder = self.recovery_dir
-        self.window.jobs.start(lambda _p, _s: storage.list_recoveries(folder), name="recovery scan",
-                               on_done=self._recoveries_found)
-
-    def _recoveries_found(self, found: list) -> None:
-        if found:
-            choice = self.ask_restore(found)
-            if choice is not None:
-                self.apply_restore_choice(choice, found)
-
-    def apply_restore_choice(self, choice: str, found: list[storage.Recovery]) -> None:
-        """"restore": restore as images are opened (opening the crashed session's dataset and image);
-        "discard": delete the files; anything else: keep them for the next start."""
-        if choice == "discard":
-            for rec in found:
-                storage.remove_recovery(rec.path)
-            return
-        if choice != "restore":
-            return
-        for rec in found:
-            root = str(Path(rec.dataset_root).resolve()) if rec.dataset_root else None
-            self.pending[(root, rec.stem)] = rec
-        first = found[-1]
-        if first.dataset_root and self._dataset_root() != str(Path(first.dataset_root).resolve()):
-            self._go_after_open = first.stem
-            self.window.dataset_opened.connect(self._open_pending_stem)
-            self.window.open_dataset(first.dataset_root)
-        elif self.c.stem == first.stem:
-            self.new_document()
-        else:
-            self.window.show_stem(first.stem)
-
-    def _open_pending_stem(self, _dataset) -> None:
-        self.window.dataset_opened.disconnect(self._open_pending_stem)
-        stem = self._go_after_open
-        QTimer.singleShot(0, lambda: self.window.show_stem(stem))  # after the window's own first request
-
-    def ask_restore(self, found: list[storage.Recovery]) -> str | None:
-        """Show a non-modal question; the answer arrives through :meth:`apply_restore_choice`.
-
-        Returns None (answer pending). Tests replace this with a function returning "restore", "discard"
-        or "later" directly.
-        """
-        names = "\n".join(r.describe() for r in found[-10:])
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved edits",
-                          f"FCN Studio found unsaved label edits from a session that did not close "
-                          f"normally:\n{names}\n\nRestore them?", parent=self.window)
-        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-
-        def answered(button) -> None:
-            choice = "restore" if button is restore else "discard" if button is discard else "later"
-            self.apply_restore_choice(choice, found)
-
-        box.buttonClicked.connect(answered)
-        self._restore_box = box  # keep it alive while shown
-        box.show()
-        return None

@@ -114,12 +114,15 @@ def recovery_dir() -> Path:
 PathLike = str | os.PathLike[str]
 
 
-def recovery_path(folder: PathLike, dataset_root: PathLike | None, stem: str) -> Path:
-    """One recovery file per (dataset, image)."""
+def recovery_path(folder: PathLike, dataset_root: PathLike | None, stem: str, task: str = "sem") -> Path:
+    """One recovery file per (dataset, image, task): a two-headed net's geometric labels have their own."""
     key = f"{Path(dataset_root).resolve() if dataset_root else ''}\n{stem}"
+    if task != "sem":
+        key += f"\n{task}"
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
-    return Path(folder) / f"{safe}-{digest}{RECOVERY_SUFFIX}"
+    tag = "" if task == "sem" else "".join(c if c.isalnum() else "_" for c in task)[:12] + "-"
+    return Path(folder) / f"{safe}-{tag}{digest}{RECOVERY_SUFFIX}"
 
 
 @dataclass
@@ -132,19 +135,21 @@ class Recovery:
     saved_at: float
     labels: np.ndarray
     original: np.ndarray | None
+    task: str = "sem"
 
     def describe(self) -> str:
         """One line for the restore dialog."""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
         where = Path(self.dataset_root).name if self.dataset_root else "no dataset"
-        return f"{self.stem} ({where}, {when})"
+        what = "" if self.task == "sem" else f", {self.task} labels"
+        return f"{self.stem} ({where}{what}, {when})"
 
 
 def write_recovery(path: PathLike, labels: np.ndarray, *, dataset_root: PathLike | None,
-                   stem: str, original: np.ndarray | None = None) -> None:
+                   stem: str, original: np.ndarray | None = None, task: str = "sem") -> None:
     """Write an atomic snapshot: labels, the original they were edited from, and a JSON header."""
     meta = {"stem": stem, "dataset_root": str(dataset_root) if dataset_root else None, "time": time.time(),
-            "shape": list(labels.shape), "format": 1}
+            "shape": list(labels.shape), "format": 1, "task": task}
     arrays = {"labels": labels, "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
     if original is not None:
         arrays["original"] = original
@@ -166,7 +171,8 @@ def read_recovery(path: str | os.PathLike[str]) -> Recovery:
     if labels.ndim != 2:
         raise ValueError(f"{path}: recovery labels are not a 2-D map")
     stem = str(meta.get("stem", path.stem))
-    return Recovery(path, meta.get("dataset_root"), stem, float(meta.get("time", 0)), labels, original)
+    return Recovery(path, meta.get("dataset_root"), stem, float(meta.get("time", 0)), labels, original,
+                    str(meta.get("task") or "sem"))
 
 
 def list_recoveries(folder: str | os.PathLike[str]) -> list[Recovery]:
