@@ -220,9 +220,16 @@ def test_cli_predict_backends_write_the_same_labels_and_int8_reports_agreement(t
         err = capsys.readouterr().err
         assert rc == 0, err
         assert ("onnxruntime" in err) == (backend == "onnxruntime")  # the summary line names the backend
+    from fcn_core.predictor import Predictor
+    from fcn_core.weights import load_model
+
+    ref = Predictor(load_model(DEMO_MODEL), device="cpu")
     for png in sorted(outs["torch"].iterdir()):
-        other = outs["onnxruntime"] / png.name
-        np.testing.assert_array_equal(np.asarray(Image.open(png)), np.asarray(Image.open(other)))
+        a, b = np.asarray(Image.open(png)), np.asarray(Image.open(outs["onnxruntime"] / png.name))
+        differ = a != b  # only at near-ties of torch's own scores (the runtimes sum in another order)
+        if differ.any():
+            margin = ref.predict(np.asarray(Image.open(folder / png.name).convert("RGB")))[8].margin
+            assert differ.sum() <= 2 and (margin[differ] < 1e-4).all(), (png.name, margin[differ])
     rc = main(["predict", str(folder), "--weights", str(DEMO_MODEL), "--out", str(tmp_path / "int8"),
                "--device", "cpu", "--precision", "int8", "--no-progress"])
     err = capsys.readouterr().err
