@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import tiling
+from .top2 import labels_and_top2
 from .weights import LoadedModel, network_input, specs_from_metadata
 
 log = logging.getLogger(__name__)
@@ -477,18 +478,11 @@ class Predictor:
             if wanted is not None and stride not in wanted:
                 continue
             # The label is always the arg-max of the logits (softmax is monotonic), with or without
-            # confidence: topk's order among tied values is unspecified, and labels must not depend on what
-            # else is asked.
-            labels = z.argmax(dim=1)
-            if not with_confidence:
-                per_stride[stride] = (labels.to(torch.uint8).cpu().numpy(), None, None)
+            # confidence: labels must not depend on what else is asked.
+            labels, conf, margin = labels_and_top2(z, with_confidence)
+            if conf is None:
+                per_stride[stride] = (labels.cpu().numpy(), None, None)
                 continue
-            prob = torch.softmax(z.float(), dim=1)
-            k = min(2, prob.shape[1])
-            top = prob.topk(k, dim=1)
-            conf = top.values[:, 0]
-            margin = conf - top.values[:, 1] if k == 2 else conf.clone()
-            labels = labels.to(torch.uint8)
             # Two transfers per stride (uint8 labels; confidence+margin stacked) rather than three.
             stats = torch.stack([conf, margin], dim=1).cpu().numpy()
             per_stride[stride] = (labels.cpu().numpy(), stats[:, 0], stats[:, 1])
