@@ -272,7 +272,7 @@ def test_cli_evaluate_int8_calibrates_on_the_dataset_and_says_it_is_a_preview(tm
 def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache):
     """ReLU is folded into the convolutions' output ranges and max-pooling runs on uint8: no fp32 round trip
     (dequantize -> ReLU / pool -> quantize) between two int8 convolutions. Only the convolutions reading the
-    photo and the score layers stay fp32."""
+    photo and the score layers stay fp32; the fixed bilinear upsampling runs as Resize."""
     pytest.importorskip("onnxruntime.quantization")
     import onnx
 
@@ -296,3 +296,6 @@ def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache)
             assert producer[n.input[0]].name in fp32_convs, n.name
         if n.op_type == "MaxPool":  # quantized: reads a dequantized int8 tensor
             assert producer[n.input[0]].op_type == "DequantizeLinear", n.name
+    # FCN-8s's three fixed bilinear deconvolutions run as Resize (fcn_core.onnx_bilinear).
+    ops = [n.op_type for n in graph.node]
+    assert "ConvTranspose" not in ops and ops.count("Resize") == 3
