@@ -8,8 +8,9 @@ never learned). ONNX Runtime runs them as full C×C deconvolutions: 35 ms of a 4
 Why the rewrite is the same function: ``deconv[o] = Σ_j x[j]·f(o − j·s)`` with ``f(i) = 1 − |i + ½ − s| / s``
 is linear interpolation of ``x`` at ``u = (o + ½)/s − 1`` with zeros outside ``x``. Pad ``x`` with one zero
 on each side (index shift +1), and ``Resize`` by ``s`` with ``half_pixel`` coordinates samples
-``(o' + ½)/s − ½``, which is ``u + 1`` for ``o' = o + s/2``. So the deconvolution's ``(n + 1)·s`` outputs are the
-resized ``(n + 2)·s`` with ``s/2`` cut from each end; the two only round differently (max 3e-7 relative).
+``(o' + ½)/s − ½``, which is ``u + 1`` for ``o' = o + s/2``. So the deconvolution's ``(n + 1)·s`` outputs
+are the resized ``(n + 2)·s`` with ``s/2`` cut from each end; the two only round differently (max 3e-7
+relative).
 
 Only the int8 preview uses this (``runtime_onnx._quantize``): the exact fp32 graph keeps torch's arithmetic.
 A deconvolution whose weights are not the bilinear filter (learned ``upscore2``, say) is left as it is.
