@@ -26,10 +26,10 @@ class PreviewUnavailable(RuntimeError):
     """The preview cannot run for this model / dataset; ``str()`` says why in the user's words."""
 
 
-def calibration_for(dataset, *, calibrate: int = CALIBRATE, held_out: int = HELD_OUT):
+def calibration_for(dataset, *, calibrate: int = CALIBRATE, held_out: int = HELD_OUT, should_stop=None):
     """A ``runtime_onnx.Calibration`` on ``dataset``'s images: ``calibrate + held_out`` of them spread over
     the whole set (the Calibration picks them), decoded with the dataset's own reader (labelme JSON, 16-bit
-    formats, … work like everywhere else)."""
+    formats, … work like everywhere else); ``should_stop()`` cancels it between images."""
     from fcn_core.runtime_onnx import Calibration
 
     by_path: dict[Path, str] = {}
@@ -43,7 +43,8 @@ def calibration_for(dataset, *, calibrate: int = CALIBRATE, held_out: int = HELD
     def read(path):
         return dataset.image(by_path[Path(path)])
 
-    return Calibration(list(by_path), calibrate=calibrate, held_out=held_out, read=read)
+    return Calibration(list(by_path), calibrate=calibrate, held_out=held_out, read=read,
+                       should_stop=should_stop)
 
 
 def unsuitable(models) -> str | None:
@@ -94,18 +95,19 @@ def percent(fraction: float) -> str:
     return f"{text} %"
 
 
-def build_preview(models, dataset, progress=None) -> PreviewModels:
+def build_preview(models, dataset, progress=None, should_stop=None) -> PreviewModels:
     """int8 Predictors for every network of ``models`` (an exact ModelSet on the CPU in fp32), calibrated on
     ``dataset``; ``progress(text)`` hears what is being done ("calibrating int8 on 32 images …"; nothing when
-    the core's cache has it). Raises PreviewUnavailable with the reason
-    (``RuntimeUnavailable``'s / the Predictor's ``backend_note``). Runs off the GUI thread and never runs a
-    forward pass of the exact networks; it shares them read-only (no move, no cast)."""
+    the core's cache has it). ``should_stop()`` True ends the work between two images with
+    ``runtime_onnx.CalibrationCancelled``, leaving nothing half-written. Raises PreviewUnavailable with the
+    reason (``RuntimeUnavailable``'s / the Predictor's ``backend_note``). Runs off the GUI thread and never
+    runs a forward pass of the exact networks; it shares them read-only (no move, no cast)."""
     from fcn_core.predictor import Predictor
 
     why = unsuitable(models)
     if why:
         raise PreviewUnavailable(why)
-    calibration = calibration_for(dataset)
+    calibration = calibration_for(dataset, should_stop=should_stop)
     calib, held = calibration.split()
     previews, reports = [], []
     for exact in models.predictors:

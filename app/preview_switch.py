@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QToolButton
 
 from app.error_log import log_exception
 from app.fast_preview import PreviewState, build_preview, percent
+from fcn_core.runtime_onnx import CalibrationCancelled
 
 TITLE = "Fast preview (int8)"
 LABEL_NOTE = " · int8 preview"  # after the device and precision in the status bar while the preview is on
@@ -93,7 +94,12 @@ class FastPreviewSwitch(QObject):
 
         def build() -> None:
             try:
-                preview = build_preview(models, dataset, progress=lambda text: emit(self._step, text))
+                # Turned off, another model or dataset, the window closing: each moves the serial on, and
+                # the calibration stops at its next image instead of running to the end for nobody.
+                preview = build_preview(models, dataset, progress=lambda text: emit(self._step, text),
+                                        should_stop=lambda: serial != self._serial)
+            except CalibrationCancelled:
+                return
             except Exception as exc:  # noqa: BLE001 - every failure is shown, and the preview turned off
                 if not isinstance(exc, ValueError | OSError | RuntimeError):
                     log_exception("building the int8 preview", exc)
@@ -140,7 +146,8 @@ class FastPreviewSwitch(QObject):
         self.failed.emit(message)
 
     def shutdown(self, timeout_s: float = 10.0) -> None:
-        """The window closes: nothing is handed over any more; waits a while for a calibration in flight."""
+        """The window closes: nothing is handed over any more; a calibration in flight stops at its next
+        image, and this waits for it a while."""
         self._serial += 1
         if self._thread is not None:
             self._thread.join(timeout_s)

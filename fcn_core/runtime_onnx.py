@@ -42,6 +42,11 @@ class RuntimeUnavailable(RuntimeError):
     """ONNX Runtime cannot be used (not installed, export or quantization failed); ``str()`` says why."""
 
 
+class CalibrationCancelled(Exception):
+    """int8 calibration stopped because its :attr:`Calibration.should_stop` said so (the user turned the
+    preview off, or opened another model or dataset). Nothing half-written is left in the cache."""
+
+
 def cache_dir() -> Path:
     """Folder of exported models: ``onnx/`` in the project's cache folder (``$FCN_STUDIO_CACHE``, else
     ``$XDG_CACHE_HOME/fcn-studio``, else ``~/.cache/fcn-studio``)."""
@@ -205,12 +210,19 @@ def load_fp32(loaded: LoadedModel, *, threads: int | None = None, key: str | Non
 class Calibration:
     """Images of the open dataset for int8: the first ``calibrate`` set the activation ranges, the next
     ``held_out`` (never seen by the calibration) measure the agreement with fp32. ``read(path)`` decodes
-    one (default ``read_image``; a dataset passes its own for e.g. labelme files)."""
+    one (default ``read_image``; a dataset passes its own for e.g. labelme files). ``should_stop()``, when
+    given, is asked before each image is run: True ends the work with :class:`CalibrationCancelled`."""
 
     paths: Sequence[Path]
     calibrate: int = 32
     held_out: int = 8
     read: Callable[[Path], np.ndarray] | None = None
+    should_stop: Callable[[], bool] | None = None
+
+    def check(self) -> None:
+        """Raise :class:`CalibrationCancelled` when :attr:`should_stop` says so."""
+        if self.should_stop is not None and self.should_stop():
+            raise CalibrationCancelled("int8 calibration cancelled")
 
     def split(self) -> tuple[list[Path], list[Path]]:
         """(calibration paths, held-out paths), spread over the whole list rather than its first files."""
@@ -276,7 +288,10 @@ QUANTIZED_OPS = ("Conv", "Relu", "MaxPool")
 
 
 def _calibration_batches(loaded: LoadedModel, calibration: Calibration) -> list[np.ndarray]:
-    xs = list(_inputs(loaded, calibration.split()[0], calibration.read))
+    xs = []
+    for x in _inputs(loaded, calibration.split()[0], calibration.read):
+        calibration.check()
+        xs.append(x)
     n = min([CALIBRATION_CROP] + [min(x.shape[2:]) for x in xs])
     out = []
     for x in xs:
@@ -318,6 +333,7 @@ def _quantize(fp32_path: Path, out: Path, loaded: LoadedModel, calibration: Cali
             self._it = iter(batches)
 
         def get_next(self):
+            calibration.check()  # raised through quantize_static: its temporary folder goes with it
             x = next(self._it, None)
             return None if x is None else {INPUT_NAME: x}
 
@@ -351,10 +367,14 @@ def _upsample_by_resize(path: Path) -> None:
 
 
 def int8_agreement(fp32: OnnxForward, int8: OnnxForward, loaded: LoadedModel, paths: Sequence[Path],
-                   read: Callable[[Path], np.ndarray] | None = None) -> float:
-    """Fraction of pixels (all strides, all ``paths``) whose int8 label equals the fp32 label."""
+                   read: Callable[[Path], np.ndarray] | None = None,
+                   check: Callable[[], None] | None = None) -> float:
+    """Fraction of pixels (all strides, all ``paths``) whose int8 label equals the fp32 label; ``check()``
+    runs before each image (it may raise :class:`CalibrationCancelled`)."""
     same = total = 0
     for x in _inputs(loaded, paths, read):
+        if check is not None:
+            check()
         for a, b in zip(fp32.run_numpy(x), int8.run_numpy(x)):
             same += int((a.argmax(1) == b.argmax(1)).sum())
             total += a.shape[0] * a.shape[2] * a.shape[3]
@@ -365,7 +385,8 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
               progress: Callable[[str], None] | None = None) -> tuple[OnnxForward, dict]:
     """int8 forward for ``loaded`` calibrated on ``calibration`` (cached), and its agreement report
     ``{"agreement": fraction of equal labels vs fp32 on the held-out images, "held_out": n,
-    "calibration_images": n}``."""
+    "calibration_images": n}``. :class:`CalibrationCancelled` when ``calibration.should_stop()`` turns True
+    (between images: calibrating or measuring the agreement)."""
     ort = import_onnxruntime()
     key = model_key(loaded)
     calib, held = calibration.split()
@@ -373,6 +394,7 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
     path, report_path = cache_dir() / f"{stem}.onnx", cache_dir() / f"{stem}.json"
     fp32 = load_fp32(loaded, threads=threads, key=key)
     try:
+        calibration.check()
         if not path.exists():
             if progress:
                 progress(f"calibrating int8 on {len(calib)} images")
@@ -384,12 +406,12 @@ def load_int8(loaded: LoadedModel, calibration: Calibration, *, threads: int | N
         else:
             if progress:
                 progress(f"measuring int8 agreement on {len(held)} held-out images")
-            agreement = int8_agreement(fp32, int8, loaded, held, calibration.read)
+            agreement = int8_agreement(fp32, int8, loaded, held, calibration.read, calibration.check)
             report = {"agreement": round(agreement, 6), "held_out": len(held),
                       "calibration_images": len(calib),
                       "onnxruntime": ort.__version__}
             atomic_write_text(report_path, json.dumps(report, indent=1) + "\n")
-    except RuntimeUnavailable:
+    except (RuntimeUnavailable, CalibrationCancelled):
         raise
     except Exception as exc:
         raise RuntimeUnavailable(f"int8 quantization failed ({type(exc).__name__}: {str(exc)[:300]})") \

@@ -342,3 +342,32 @@ def test_fast_preview_flag_turns_it_on_at_start(qtbot, tmp_path, monkeypatch, fi
         w.close()
     finally:
         settings.use_ini_file(None)
+
+
+def test_turning_the_preview_off_stops_a_calibration_in_flight(qtbot, window, monkeypatch, tmp_path):
+    """The calibration stops at its next image once the preview is turned off, instead of running to the end
+    for nobody; nothing half-made reaches the cache."""
+    w = window
+    real_inputs = runtime_onnx._inputs
+    first_read, release = threading.Event(), threading.Event()
+    reads = []
+
+    def inputs(loaded, paths, read=None):
+        for x in real_inputs(loaded, paths, read):
+            reads.append(1)
+            if len(reads) == 2:  # the second image waits until the test has turned the preview off
+                first_read.set()
+                assert release.wait(30), "the test never released the calibration"
+            yield x
+
+    monkeypatch.setattr(runtime_onnx, "_inputs", inputs)
+    w.actions.fast_preview.setChecked(True)
+    assert first_read.wait(TIMEOUT / 1000)
+    loader = w.fast_preview._thread
+    w.actions.fast_preview.setChecked(False)
+    release.set()
+    qtbot.waitUntil(lambda: not loader.is_alive(), timeout=TIMEOUT)
+    assert len(reads) == 2  # stopped before the third image
+    cache = tmp_path / "cache" / "onnx"
+    assert not list(cache.glob("*int8*")), list(cache.iterdir())  # no int8 graph, report or temporary folder
+    assert w.fast_preview.state.status == "off" and w.client.worker.preview is None

@@ -299,3 +299,38 @@ def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache)
     # FCN-8s's three fixed bilinear deconvolutions run as Resize (fcn_core.onnx_bilinear).
     ops = [n.op_type for n in graph.node]
     assert "ConvTranspose" not in ops and ops.count("Resize") == 3
+
+
+def test_int8_calibration_cancelled_between_images_leaves_nothing_half_written(tmp_path, cache):
+    pytest.importorskip("onnxruntime.quantization")
+    import cv2
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"p{i}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    loaded = _loaded("fcn8s", n_class=5)
+    asked = []
+
+    def stop_at(n):
+        def should_stop():
+            asked.append(1)
+            return len(asked) >= n
+        return should_stop
+
+    # While calibrating: the Predictor does not fall back to torch, it passes the cancellation on.
+    with pytest.raises(runtime_onnx.CalibrationCancelled):
+        Predictor(loaded, device="cpu", precision="int8",
+                  calibration=runtime_onnx.Calibration(paths, 4, 2, should_stop=stop_at(3)))
+    assert not list(cache.glob("*int8*")), list(cache.iterdir())  # no graph, no report, no temporary folder
+    # While measuring the agreement: the quantized graph is whole and kept, the report is not written.
+    asked.clear()
+    graph_written = lambda: bool(list(cache.glob("*int8*.onnx")))  # noqa: E731
+    calibration = runtime_onnx.Calibration(paths, 4, 2, should_stop=graph_written)
+    with pytest.raises(runtime_onnx.CalibrationCancelled):
+        runtime_onnx.load_int8(loaded, calibration)
+    assert len(list(cache.glob("*int8*.onnx"))) == 1 and not list(cache.glob("*int8*.json"))
+    # Not stopped: the same images (the key ignores should_stop) reuse the graph and measure the agreement.
+    int8, report = runtime_onnx.load_int8(loaded, runtime_onnx.Calibration(paths, 4, 2))
+    assert 0 <= report["agreement"] <= 1 and len(list(cache.glob("*int8*.json"))) == 1
