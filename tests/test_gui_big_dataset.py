@@ -4,14 +4,14 @@ runs."""
 
 from __future__ import annotations
 
-from app import main_window, settings
+from app import settings, window_opening
 from tests.gui_helpers import make_tiny_dataset, open_test_window
 
 TIMEOUT = 60_000
 
 
 def test_big_dataset_photo_first_then_the_table(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(main_window, "BIG_DATASET", 3)  # this 6-image dataset counts as big
+    monkeypatch.setattr(window_opening, "BIG_DATASET", 3)  # this 6-image dataset counts as big
     ds = make_tiny_dataset(tmp_path / "ds", count=6)
     w = open_test_window(qtbot, tmp_path, split="all")
     rows_when_shown = []
