@@ -46,6 +46,18 @@ def _copy(loaded: LoadedModel) -> LoadedModel:
     return copy.deepcopy(loaded)
 
 
+def _noise_images(folder, *, seed: int, size: tuple[int, int], count: int = 6):
+    """``count`` PNG files of uniform noise (calibration inputs for tiny random nets)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        paths.append(folder / f"p{i}.png")
+        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (*size, 3), dtype=np.uint8))
+    return paths
+
+
 def _photos(shared_data, crops):
     folder = shared_data("voc2012-sample", "JPEGImages")
     paths = sorted(folder.glob("*.jpg"))[: len(crops)]
@@ -276,13 +288,7 @@ def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache)
     pytest.importorskip("onnxruntime.quantization")
     import onnx
 
-    rng = np.random.default_rng(3)
-    paths = []
-    for i in range(6):
-        paths.append(tmp_path / f"p{i}.png")
-        import cv2
-
-        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    paths = _noise_images(tmp_path, seed=3, size=(48, 64))
     pred = Predictor(_loaded("fcn8s", n_class=5), device="cpu", precision="int8",
                      calibration=runtime_onnx.Calibration(paths, calibrate=4, held_out=2))
     assert pred.backend == "onnxruntime" and pred.precision == "int8", pred.notes
@@ -303,13 +309,7 @@ def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache)
 
 def test_int8_calibration_cancelled_between_images_leaves_nothing_half_written(tmp_path, cache):
     pytest.importorskip("onnxruntime.quantization")
-    import cv2
-
-    rng = np.random.default_rng(5)
-    paths = []
-    for i in range(6):
-        paths.append(tmp_path / f"p{i}.png")
-        cv2.imwrite(str(paths[-1]), rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    paths = _noise_images(tmp_path, seed=5, size=(40, 56))
     loaded = _loaded("fcn8s", n_class=5)
     asked = []
 
