@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 from app import class_check, file_actions, split_filter, window_layout
 from app.auto_evaluation import AutoEvaluation
 from app.editing import EditingController
+from app.inference_client import InferenceClient
 from app.jobs import JobRunner
 from app.live_scores import LiveScores
 from app.preview_switch import FastPreviewSwitch
@@ -27,7 +28,7 @@ from app.task_switch import TaskSwitch
 from app.views.compare_notice import CompareNotice
 from app.views.error_box import ErrorBox
 from app.window_opening import OpeningMixin
-from app.workers import ImageResult, InferenceClient
+from app.workers import ImageResult
 from app.workspace import Workspace
 
 

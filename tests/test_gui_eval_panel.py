@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QToolBar, QToolButton
 from app import settings
 from app.evaluation_panel import EvaluationPanel
 from app.evaluation_run import EvaluationRun
-from app.workers import InferenceClient
+from app.inference_client import InferenceClient
 from app.workspace import Workspace
 from tests.gui_helpers import click, make_tiny_dataset, mouse_move, open_test_window
 

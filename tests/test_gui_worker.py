@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from app.workers import InferenceClient
+from app.inference_client import InferenceClient
 from tests.gui_helpers import make_tiny_dataset, make_tiny_model
 
 
