@@ -112,3 +112,34 @@ def open_test_window(qtbot, tmp_path, *, size: tuple[int, int] = (1280, 800), sp
     w.resize(*size)
     w.show()
     return w
+
+
+def isolate_user_state(monkeypatch, tmp_path) -> None:
+    """The test's own recovery and user-data folders (corrections without a dataset, the log), and
+    non-blocking answers to the editor's modal questions: a failed save discards, found recovery files wait
+    ("later"). Single tests override them."""
+    from app.editing.saving import Saver
+
+    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    monkeypatch.setenv("FCN_STUDIO_DATA_DIR", str(tmp_path / "user"))
+    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
+    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+
+
+def open_editing_window(qtbot, tmp_path, monkeypatch, dataset_root, *, size: tuple[int, int] = (1000, 760),
+                        device: str | None = None):
+    """A shown MainWindow on ``dataset_root`` with its first image open for editing: its own settings file,
+    :func:`isolate_user_state`, no evaluation on open. Call ``settings.use_ini_file(None)`` after."""
+    from app import settings
+    from app.main_window import MainWindow
+
+    isolate_user_state(monkeypatch, tmp_path)
+    settings.use_ini_file(str(tmp_path / "settings.ini"))
+    settings.set_auto_evaluate(False)  # no background evaluation competing with the edits under test
+    w = MainWindow(device=device)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    w.open_dataset(dataset_root)
+    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=30000)
+    return w

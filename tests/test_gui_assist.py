@@ -15,7 +15,6 @@ from PySide6.QtCore import QEvent, Qt
 
 from app import settings
 from app.editing.history_store import document_nbytes, undo_steps
-from app.editing.saving import Saver
 from app.editing.shortcuts import sheet_html
 from app.tools import Mode
 from fcn_core.demo_data import make_demo_dataset
@@ -32,20 +31,8 @@ def demo_root(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, demo_root, tmp_path, monkeypatch):
-    from app.main_window import MainWindow
-
     shutil.copytree(demo_root, tmp_path / "ds")
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1000, 760)
-    w.show()
-    w.open_dataset(tmp_path / "ds")
-    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=WAIT)
+    w = gh.open_editing_window(qtbot, tmp_path, monkeypatch, tmp_path / "ds")
     yield w
     settings.use_ini_file(None)
 

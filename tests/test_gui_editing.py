@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 from app import settings
 from app.editing import storage
 from app.editing.saving import Saver
-from app.main_window import MainWindow
 from app.tools import Mode
 from fcn_core.data.labels import read_label
 from fcn_core.demo_data import make_demo_dataset
@@ -36,19 +35,8 @@ def dataset_root(demo_root, tmp_path) -> Path:
 
 @pytest.fixture
 def window(qtbot, dataset_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)  # no background evaluation competing with the edits under test
-    # the only modal questions get non-blocking answers; single tests override them
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
     monkeypatch.setattr(Saver, "ask_overwrite", lambda self, target: True)
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1000, 760)
-    w.show()
-    w.open_dataset(dataset_root)
-    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=30000)
+    w = gh.open_editing_window(qtbot, tmp_path, monkeypatch, dataset_root)
     yield w
     settings.use_ini_file(None)
 

@@ -21,7 +21,7 @@ from fcn_core.metrics import confusion_matrix
 from fcn_core.models import forward_strides
 from fcn_core.predictor import Predictor
 from fcn_core.weights import load_model
-from tests.gui_helpers import make_tiny_dataset, open_test_window
+from tests.gui_helpers import isolate_user_state, make_tiny_dataset, open_test_window
 
 pytest.importorskip("onnxruntime")
 TIMEOUT = 60_000
@@ -57,9 +57,7 @@ def _random_model(path, class_names):
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch, files):
     monkeypatch.setenv("FCN_STUDIO_CACHE", str(tmp_path / "cache"))  # the ONNX cache is this test's own
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("FCN_STUDIO_DATA_DIR", str(tmp_path / "user"))
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+    isolate_user_state(monkeypatch, tmp_path)
     w = open_test_window(qtbot, tmp_path, split="all")
     data, model = files
     w.open_models([model])

@@ -14,7 +14,7 @@ from PySide6.QtCore import QTimer
 from app import settings
 from app.editing import storage
 from app.editing.saving import Saver
-from tests.gui_helpers import make_tiny_dataset, open_test_window
+from tests.gui_helpers import isolate_user_state, make_tiny_dataset, open_test_window
 
 TIMEOUT = 60_000
 
@@ -28,8 +28,7 @@ def data(tmp_path_factory):
 def window(qtbot, tmp_path, monkeypatch, data):
     ds = tmp_path / "ds"
     shutil.copytree(data, ds)
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+    isolate_user_state(monkeypatch, tmp_path)
     w = open_test_window(qtbot, tmp_path, split="all")
     with qtbot.waitSignal(w.first_view_ready, timeout=TIMEOUT):
         w.open_dataset(ds)

@@ -13,7 +13,6 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from app import settings
-from app.editing.saving import Saver
 from app.main_window import MainWindow
 from app.tools import Mode
 from app.views.bottom_dock import PANEL_SHARE
@@ -33,16 +32,7 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def window(qtbot, demo_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
-    w = MainWindow(device="cpu")
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    w.open_dataset(demo_root)
-    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=30000)
+    w = gh.open_editing_window(qtbot, tmp_path, monkeypatch, demo_root, size=(1280, 800), device="cpu")
     yield w
     settings.use_ini_file(None)
 

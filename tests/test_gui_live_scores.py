@@ -13,12 +13,11 @@ import pytest
 
 from app import settings
 from app.editing import storage
-from app.editing.saving import Saver
 from app.score_book import row_from_confusion
 from fcn_core.cli import main as fcn_main
 from fcn_core.data.labels import write_palette_png
 from fcn_core.metrics import confusion_matrix
-from tests.gui_helpers import make_tiny_dataset, make_tiny_model, open_test_window
+from tests.gui_helpers import isolate_user_state, make_tiny_dataset, make_tiny_model, open_test_window
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MODEL = REPO / "resources" / "demo" / "model.safetensors"  # trained: predictions that mean something
@@ -34,10 +33,7 @@ def data(tmp_path_factory):
 def window(qtbot, tmp_path, monkeypatch, data):
     ds = tmp_path / "ds"
     shutil.copytree(data, ds)
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("FCN_STUDIO_DATA_DIR", str(tmp_path / "user"))
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
+    isolate_user_state(monkeypatch, tmp_path)
     w = open_test_window(qtbot, tmp_path, split="all")
     w.test_dataset = ds
     yield w

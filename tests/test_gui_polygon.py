@@ -8,8 +8,6 @@ from PySide6.QtCore import QEvent, Qt
 
 from app import settings
 from app.document import LabelDocument
-from app.editing.saving import Saver
-from app.main_window import MainWindow
 from app.tools import Mode
 from fcn_core.demo_data import make_demo_dataset
 from tests import gui_helpers as gh
@@ -28,17 +26,7 @@ def window(qtbot, demo_root, tmp_path, monkeypatch):
     import shutil
 
     shutil.copytree(demo_root, tmp_path / "ds")
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    settings.use_ini_file(str(tmp_path / "settings.ini"))
-    settings.set_auto_evaluate(False)
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1000, 760)
-    w.show()
-    w.open_dataset(tmp_path / "ds")
-    qtbot.waitUntil(lambda: w.editing.document is not None and w.current_stem is not None, timeout=30000)
+    w = gh.open_editing_window(qtbot, tmp_path, monkeypatch, tmp_path / "ds")
     w.editing.set_mode(Mode.POLYGON)
     w.editing.label = 5
     yield w

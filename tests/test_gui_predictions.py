@@ -14,11 +14,10 @@ import pytest
 from PySide6.QtWidgets import QInputDialog
 
 from app import file_actions, settings
-from app.editing.saving import Saver
 from app.prediction_set import PredictionSet
 from fcn_core.cli import main as fcn_main
 from fcn_core.data.labels import read_label
-from tests.gui_helpers import make_tiny_dataset, open_test_window
+from tests.gui_helpers import isolate_user_state, make_tiny_dataset, open_test_window
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MODEL = REPO / "resources" / "demo" / "model.safetensors"
@@ -40,9 +39,7 @@ def stored(tmp_path_factory):
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch, stored):
     ds, plain, conf = stored
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("FCN_STUDIO_DATA_DIR", str(tmp_path / "user"))
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
+    isolate_user_state(monkeypatch, tmp_path)
     w = open_test_window(qtbot, tmp_path, split="all")
     w.test_dataset = tmp_path / "ds"
     shutil.copytree(ds, w.test_dataset)

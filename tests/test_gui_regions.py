@@ -14,11 +14,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app import settings
-from app.editing.saving import Saver
 from app.region_list import SIDECAR
 from fcn_core.data.labels import read_label, write_palette_png
 from fcn_core.data.palette import voc_palette
-from tests.gui_helpers import make_tiny_dataset, open_test_window
+from tests.gui_helpers import isolate_user_state, make_tiny_dataset, open_test_window
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MODEL = REPO / "resources" / "demo" / "model.safetensors"
@@ -43,10 +42,7 @@ def data(tmp_path_factory):
 def window(qtbot, tmp_path, monkeypatch, data):
     ds = tmp_path / "ds"
     shutil.copytree(data, ds)
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
-    monkeypatch.setenv("FCN_STUDIO_DATA_DIR", str(tmp_path / "user"))
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
+    isolate_user_state(monkeypatch, tmp_path)
     w = open_test_window(qtbot, tmp_path, split="all")
     w.test_dataset = ds
     with qtbot.waitSignal(w.first_view_ready, timeout=TIMEOUT):
