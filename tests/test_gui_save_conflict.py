@@ -37,11 +37,9 @@ def test_file_stamp_and_changed_on_disk(tmp_path):
 @pytest.fixture
 def two_windows(qtbot, tmp_path, monkeypatch):
     root = gh.make_tiny_dataset(tmp_path / "ds", count=2, size=(64, 48))
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    gh.isolate_user_state(monkeypatch, tmp_path)
     settings.use_ini_file(str(tmp_path / "settings.ini"))
     settings.set_auto_evaluate(False)
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
     # pytest-qt closes the windows (saving) while this answer is still patched in: never a modal box
     monkeypatch.setattr(Saver, "ask_conflict", lambda self, path, other: "overwrite", raising=False)
     windows = []

@@ -13,7 +13,6 @@ pytest.importorskip("scipy.io")
 
 from app import settings  # noqa: E402
 from app.editing import storage  # noqa: E402
-from app.editing.saving import Saver  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from fcn_core.data import open_dataset  # noqa: E402
 from fcn_core.data.labels import read_label  # noqa: E402
@@ -25,11 +24,9 @@ from tests.paper_app_fixtures import make_nyud, make_siftflow, save_tiny_model  
 
 
 def _open(qtbot, tmp_path, monkeypatch, data: Path, weights: Path) -> MainWindow:
-    monkeypatch.setenv("FCN_STUDIO_RECOVERY_DIR", str(tmp_path / "recovery"))
+    gh.isolate_user_state(monkeypatch, tmp_path)
     settings.use_ini_file(str(tmp_path / "settings.ini"))
     settings.set_auto_evaluate(False)
-    monkeypatch.setattr(Saver, "ask_failed_save", lambda self: "discard")
-    monkeypatch.setattr(Saver, "ask_restore", lambda self, found: "later")
     w = MainWindow(device="cpu")
     qtbot.addWidget(w)
     w.resize(1280, 760)
