@@ -6,7 +6,7 @@ While the preview is on, the inference worker answers a user's request twice: fi
 preview never feeds the prediction cache, the ScoreBook, the evaluation or the regions: those only ever see
 the exact model set. The sessions are built off the GUI thread (``InferenceClient.load_preview``) from the
 exact set's loaded networks (shared, never moved or cast) and handed to the worker, the only thread that runs
-them. ``fcn_core.runtime_onnx`` caches the quantized graphs per model + calibration images, so turning the
+them. ``fcn_core.runtime_int8`` caches the quantized graphs per model + calibration images, so turning the
 preview on again for the same model and dataset does not calibrate again.
 """
 
@@ -27,10 +27,10 @@ class PreviewUnavailable(RuntimeError):
 
 
 def calibration_for(dataset, *, calibrate: int = CALIBRATE, held_out: int = HELD_OUT, should_stop=None):
-    """A ``runtime_onnx.Calibration`` on ``dataset``'s images: ``calibrate + held_out`` of them spread over
+    """A ``runtime_int8.Calibration`` on ``dataset``'s images: ``calibrate + held_out`` of them spread over
     the whole set (the Calibration picks them), decoded with the dataset's own reader (labelme JSON, 16-bit
     formats, … work like everywhere else); ``should_stop()`` cancels it between images."""
-    from fcn_core.runtime_onnx import Calibration
+    from fcn_core.runtime_int8 import Calibration
 
     by_path: dict[Path, str] = {}
     for sample in getattr(dataset, "samples", ()):
@@ -99,7 +99,7 @@ def build_preview(models, dataset, progress=None, should_stop=None) -> PreviewMo
     """int8 Predictors for every network of ``models`` (an exact ModelSet on the CPU in fp32), calibrated on
     ``dataset``; ``progress(text)`` hears what is being done ("calibrating int8 on 32 images …"; nothing when
     the core's cache has it). ``should_stop()`` True ends the work between two images with
-    ``runtime_onnx.CalibrationCancelled``, leaving nothing half-written. Raises PreviewUnavailable with the
+    ``runtime_int8.CalibrationCancelled``, leaving nothing half-written. Raises PreviewUnavailable with the
     reason (``RuntimeUnavailable``'s / the Predictor's ``backend_note``). Runs off the GUI thread and never
     runs a forward pass of the exact networks; it shares them read-only (no move, no cast)."""
     from fcn_core.predictor import Predictor

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QToolButton
 
 from app.error_log import log_exception
 from app.fast_preview import PreviewState, build_preview, percent
-from fcn_core.runtime_onnx import CalibrationCancelled
+from fcn_core.runtime_int8 import CalibrationCancelled
 
 TITLE = "Fast preview (int8)"
 LABEL_NOTE = " · int8 preview"  # after the device and precision in the status bar while the preview is on

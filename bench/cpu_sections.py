@@ -124,7 +124,7 @@ def bench_cpu_runtime(quick: bool, tmp: Path, log: Callable[[str], None]) -> dic
 
 
 def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[str], None]) -> dict:
-    from fcn_core import runtime_onnx
+    from fcn_core import runtime_int8
     from fcn_core.data.images import read_image
 
     size = rc["size"]
@@ -134,7 +134,7 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
     t0 = time.perf_counter()
     exact = Predictor(load_model(ckpt), device="cpu", backend="onnxruntime")
     export_s = time.perf_counter() - t0
-    speed_cal = runtime_onnx.Calibration(photos, rc["speed_calibrate"], rc["speed_held_out"])
+    speed_cal = runtime_int8.Calibration(photos, rc["speed_calibrate"], rc["speed_held_out"])
     t0 = time.perf_counter()
     int8 = Predictor(load_model(ckpt), device="cpu", precision="int8", calibration=speed_cal)
     calibrate_s = time.perf_counter() - t0
@@ -166,7 +166,7 @@ def _bench_cpu_runtime(rc: dict, photos: list[Path], tmp: Path, log: Callable[[s
     speed_eq, _, speed_diff = _label_agreement(speed_ref, exact, images[:2])
     del speed_ref
     int8_demo = Predictor(load_model(path), device="cpu", precision="int8",
-                          calibration=runtime_onnx.Calibration(photos, rc["calibrate"], rc["held_out"]))
+                          calibration=runtime_int8.Calibration(photos, rc["calibrate"], rc["held_out"]))
     return {
         "baseline_ms": base, "torch_ms": timed["torch"]["median_ms"], "exact_ms": timed["exact"]["median_ms"],
         "exact_agreement": exact_eq, "int8_ms": timed["int8"]["median_ms"],

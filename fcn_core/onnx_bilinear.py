@@ -12,7 +12,7 @@ on each side (index shift +1), and ``Resize`` by ``s`` with ``half_pixel`` coord
 are the resized ``(n + 2)·s`` with ``s/2`` cut from each end; the two only round differently (max 3e-7
 relative).
 
-Only the int8 preview uses this (``runtime_onnx._quantize``): the exact fp32 graph keeps torch's arithmetic.
+Only the int8 preview uses this (``runtime_int8._quantize``): the exact fp32 graph keeps torch's arithmetic.
 A deconvolution whose weights are not the bilinear filter (learned ``upscore2``, say) is left as it is.
 """
 

@@ -85,7 +85,7 @@ class Predictor:
 
     ``backend`` "onnxruntime" (or "auto" on the CPU in fp32) runs the network with ONNX Runtime (same labels
     as torch fp32; pre/post-processing unchanged); ``precision="int8"`` is its opt-in int8 preview,
-    calibrated on ``calibration`` (image paths of the open dataset, or a ``runtime_onnx.Calibration``) with
+    calibrated on ``calibration`` (image paths of the open dataset, or a ``runtime_int8.Calibration``) with
     ``int8_agreement`` = fraction of labels equal to fp32 on held-out images (``int8_report``: the whole
     report; ``setup_progress(text)`` hears "calibrating int8 on N images" while it calibrates). When the
     runtime cannot be used the Predictor runs torch (fp32) and ``backend_note`` says why. ``backend`` tells
@@ -123,7 +123,7 @@ class Predictor:
         self.batch_size: int | None = None if batch_size is None else max(1, int(batch_size))
         self._device = _resolve_device(device)
         self.backend, self.backend_note, self.int8_agreement = "torch", None, None
-        #: int8: ``runtime_onnx.load_int8``'s report (agreement, held_out, calibration_images, …), else None.
+        #: int8: ``runtime_int8.load_int8``'s report (agreement, held_out, calibration_images, …), else None.
         self.int8_report: dict | None = None
         self._setup_progress = setup_progress  # text callback while int8 calibrates (the app's status bar)
         want_int8 = precision == "int8"
@@ -232,7 +232,7 @@ class Predictor:
                 self._forward = model
 
     def _try_runtime(self, backend: str, int8: bool, calibration) -> None:
-        from . import runtime_onnx
+        from . import runtime_int8, runtime_onnx
 
         reason = runtime_onnx.unsuitable(self.device, self.precision, self._want_compile, int8, calibration)
         if reason and backend == "auto" and not int8:
@@ -242,8 +242,8 @@ class Predictor:
             if reason:
                 raise runtime_onnx.RuntimeUnavailable(reason)
             if int8:
-                images = runtime_onnx.as_calibration(calibration)
-                forward, report = runtime_onnx.load_int8(self.loaded, images, progress=self._setup_progress)
+                images = runtime_int8.as_calibration(calibration)
+                forward, report = runtime_int8.load_int8(self.loaded, images, progress=self._setup_progress)
                 self.int8_agreement, self.int8_report = report["agreement"], dict(report)
             else:
                 forward = runtime_onnx.load_fp32(self.loaded)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QThread
 from app import settings
 from app.editing.saving import Saver
 from app.fast_preview import calibration_for, percent, unsuitable
-from fcn_core import runtime_onnx
+from fcn_core import runtime_int8
 from fcn_core.metrics import confusion_matrix
 from fcn_core.models import forward_strides
 from fcn_core.predictor import Predictor
@@ -97,7 +97,7 @@ def shifted(monkeypatch):
         made.append(ShiftedInt8(loaded))
         return made[-1], {"agreement": 0.25, "held_out": 3, "calibration_images": 3}
 
-    monkeypatch.setattr(runtime_onnx, "load_int8", load_int8)
+    monkeypatch.setattr(runtime_int8, "load_int8", load_int8)
     return made
 
 
@@ -188,7 +188,7 @@ def test_scores_cache_and_evaluation_never_see_preview_labels(qtbot, window, shi
 def test_calibration_runs_off_the_gui_thread_while_exact_results_keep_coming_and_is_cached(qtbot, window,
                                                                                            monkeypatch):
     w = window
-    real = runtime_onnx._quantize
+    real = runtime_int8._quantize
     calls, release = [], threading.Event()
 
     def spy(*args, **kwargs):
@@ -196,7 +196,7 @@ def test_calibration_runs_off_the_gui_thread_while_exact_results_keep_coming_and
         assert release.wait(30), "the test never released the calibration"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runtime_onnx, "_quantize", spy)
+    monkeypatch.setattr(runtime_int8, "_quantize", spy)
     messages = []
     w.status_bar.messageChanged.connect(messages.append)
     w.actions.fast_preview.setChecked(True)
@@ -346,7 +346,7 @@ def test_turning_the_preview_off_stops_a_calibration_in_flight(qtbot, window, mo
     """The calibration stops at its next image once the preview is turned off, instead of running to the end
     for nobody; nothing half-made reaches the cache."""
     w = window
-    real_inputs = runtime_onnx._inputs
+    real_inputs = runtime_int8._inputs
     first_read, release = threading.Event(), threading.Event()
     reads = []
 
@@ -358,7 +358,7 @@ def test_turning_the_preview_off_stops_a_calibration_in_flight(qtbot, window, mo
                 assert release.wait(30), "the test never released the calibration"
             yield x
 
-    monkeypatch.setattr(runtime_onnx, "_inputs", inputs)
+    monkeypatch.setattr(runtime_int8, "_inputs", inputs)
     w.actions.fast_preview.setChecked(True)
     assert first_read.wait(TIMEOUT / 1000)
     loader = w.fast_preview._thread

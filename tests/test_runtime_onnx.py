@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fcn_core import runtime_onnx
+from fcn_core import runtime_int8, runtime_onnx
 from fcn_core.data.images import read_image
 from fcn_core.data.palette import voc_palette
 from fcn_core.models import build_model
@@ -178,7 +178,7 @@ def test_int8_agreement_is_measured_on_held_out_images_and_high(tmp_path, cache)
         img, _ = make_demo_sample(i, seed=7, size=(96, 72))
         paths.append(tmp_path / f"scene{i}.jpg")
         cv2.imwrite(str(paths[-1]), img[:, :, ::-1])
-    calibration = runtime_onnx.Calibration(paths, calibrate=7, held_out=3)
+    calibration = runtime_int8.Calibration(paths, calibrate=7, held_out=3)
     pred = Predictor(load_model(DEMO_MODEL), device="cpu", precision="int8", calibration=calibration)
     assert pred.backend == "onnxruntime" and pred.precision == "int8", pred.notes
     assert 0.95 <= pred.int8_agreement <= 1.0
@@ -186,7 +186,7 @@ def test_int8_agreement_is_measured_on_held_out_images_and_high(tmp_path, cache)
     fp32 = runtime_onnx.load_fp32(load_model(DEMO_MODEL))
     _, held = calibration.split()
     assert len(held) == 3 and not set(held) & set(calibration.split()[0])
-    measured = runtime_onnx.int8_agreement(fp32, pred._forward, pred.loaded, held)
+    measured = runtime_int8.int8_agreement(fp32, pred._forward, pred.loaded, held)
     assert measured == pytest.approx(pred.int8_agreement, abs=1e-6)
     # The quantized graph and its report are cached per model + calibration images.
     assert len(list(cache.glob("*-int8-*.onnx"))) == 1 and len(list(cache.glob("*-int8-*.json"))) == 1
@@ -290,7 +290,7 @@ def test_int8_graph_keeps_activations_int8_between_convolutions(tmp_path, cache)
 
     paths = _noise_images(tmp_path, seed=3, size=(48, 64))
     pred = Predictor(_loaded("fcn8s", n_class=5), device="cpu", precision="int8",
-                     calibration=runtime_onnx.Calibration(paths, calibrate=4, held_out=2))
+                     calibration=runtime_int8.Calibration(paths, calibrate=4, held_out=2))
     assert pred.backend == "onnxruntime" and pred.precision == "int8", pred.notes
     graph = onnx.load(str(pred._forward.path)).graph
     producer = {o: n for n in graph.node for o in n.output}
@@ -320,17 +320,17 @@ def test_int8_calibration_cancelled_between_images_leaves_nothing_half_written(t
         return should_stop
 
     # While calibrating: the Predictor does not fall back to torch, it passes the cancellation on.
-    with pytest.raises(runtime_onnx.CalibrationCancelled):
+    with pytest.raises(runtime_int8.CalibrationCancelled):
         Predictor(loaded, device="cpu", precision="int8",
-                  calibration=runtime_onnx.Calibration(paths, 4, 2, should_stop=stop_at(3)))
+                  calibration=runtime_int8.Calibration(paths, 4, 2, should_stop=stop_at(3)))
     assert not list(cache.glob("*int8*")), list(cache.iterdir())  # no graph, no report, no temporary folder
     # While measuring the agreement: the quantized graph is whole and kept, the report is not written.
     asked.clear()
     graph_written = lambda: bool(list(cache.glob("*int8*.onnx")))  # noqa: E731
-    calibration = runtime_onnx.Calibration(paths, 4, 2, should_stop=graph_written)
-    with pytest.raises(runtime_onnx.CalibrationCancelled):
-        runtime_onnx.load_int8(loaded, calibration)
+    calibration = runtime_int8.Calibration(paths, 4, 2, should_stop=graph_written)
+    with pytest.raises(runtime_int8.CalibrationCancelled):
+        runtime_int8.load_int8(loaded, calibration)
     assert len(list(cache.glob("*int8*.onnx"))) == 1 and not list(cache.glob("*int8*.json"))
     # Not stopped: the same images (the key ignores should_stop) reuse the graph and measure the agreement.
-    int8, report = runtime_onnx.load_int8(loaded, runtime_onnx.Calibration(paths, 4, 2))
+    int8, report = runtime_int8.load_int8(loaded, runtime_int8.Calibration(paths, 4, 2))
     assert 0 <= report["agreement"] <= 1 and len(list(cache.glob("*int8*.json"))) == 1

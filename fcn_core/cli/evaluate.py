@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 loaded = load_model(args.weights)
                 calibration = None
                 if args.precision == "int8":
-                    from fcn_core.runtime_onnx import Calibration
+                    from fcn_core.runtime_int8 import Calibration
 
                     stems = {Path(s.image_path): s.stem for s in dataset.samples}
                     calibration = Calibration(list(stems), read=lambda p: dataset.image(stems[Path(p)]))
