@@ -12,79 +12,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from itertools import count
 
 import cv2
 import numpy as np
 
+from app.label_diffs import Diff, Rect, Step, bbox, compact, merge_diffs, union
+
 VOID = 255
-Rect = tuple[int, int, int, int]  # (y0, y1, x0, x1), half-open
 Point = tuple[float, float]  # (x, y) in pixel units; pixel (row r, column c) has its centre at (c, r)
-
-_step_ids = count(1)
-
-
-@dataclass
-class _Diff:
-    """Changed pixels inside ``rect``: where they are, what they were, what they became."""
-
-    rect: Rect
-    where: np.ndarray  # flat uint32 indices into the rect, or packed bits of a rect-sized mask
-    packed: bool
-    old: np.ndarray
-    new: np.ndarray
-
-    def mask(self) -> np.ndarray:
-        """Rect-sized bool mask of the changed pixels."""
-        y0, y1, x0, x1 = self.rect
-        h, w = y1 - y0, x1 - x0
-        if self.packed:
-            return np.unpackbits(self.where, count=h * w).astype(bool).reshape(h, w)
-        m = np.zeros(h * w, dtype=bool)
-        m[self.where] = True
-        return m.reshape(h, w)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.where.nbytes + self.old.nbytes + self.new.nbytes)
-
-    @staticmethod
-    def from_mask(rect: Rect, mask: np.ndarray, old: np.ndarray, new: np.ndarray) -> _Diff:
-        """Store ``mask`` as indices or packed bits, whichever is smaller (sparse strokes vs. big fills)."""
-        n = int(np.count_nonzero(mask))
-        if 4 * n < (mask.size + 7) // 8:
-            where = np.flatnonzero(mask).astype(np.uint32)
-            return _Diff(rect, where, False, old, new)
-        return _Diff(rect, np.packbits(mask.ravel()), True, old, new)
-
-
-@dataclass
-class _Step:
-    diffs: list[_Diff] = field(default_factory=list)
-    id: int = field(default_factory=lambda: next(_step_ids))
-
-
-def _compact(values: np.ndarray) -> np.ndarray:
-    """A 0-d array when all values are equal (flood-fill regions always are), else the values themselves."""
-    if values.size > 1 and values.min() == values.max():
-        return np.array(values.flat[0], dtype=np.uint8)
-    return values
-
-
-def _bbox(mask: np.ndarray) -> Rect | None:
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def _union(a: Rect | None, b: Rect) -> Rect:
-    if a is None:
-        return b
-    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
-
 
 class LabelDocument:
     """An editable label map with history, an "edited" record and change notification.
@@ -104,9 +39,9 @@ class LabelDocument:
             raise ValueError(f"original ground truth {original.shape} does not match labels {labels.shape}")
         self.original = np.array(original, dtype=np.uint8, copy=True)
         self.edited = self.labels != self.original
-        self._undo: deque[_Step] = deque(maxlen=max_history)
-        self._redo: list[_Step] = []
-        self._stroke: list[_Diff] | None = None
+        self._undo: deque[Step] = deque(maxlen=max_history)
+        self._redo: list[Step] = []
+        self._stroke: list[Diff] | None = None
         self._base_id = 0  # the state below the oldest undo step (a dropped step's id once the cap drops one)
         # the labels as last saved / opened (None: unknown, always modified). ``is_modified`` compares
         # pixels, not history positions: a step dropped by the history cap keeps its pixels while the
@@ -213,35 +148,11 @@ class LabelDocument:
         """Close the group: its diffs merge into one step (the first old value per pixel wins)."""
         diffs, self._stroke = self._stroke, None
         if diffs:
-            merged = self._merge(diffs)
+            merged = merge_diffs(self.labels, diffs)
             if merged is not None:
-                self._push(_Step([merged]))
+                self._push(Step([merged]))
 
-    def _merge(self, diffs: list[_Diff]) -> _Diff | None:
-        if len(diffs) == 1:
-            return diffs[0]
-        rect: Rect | None = None
-        for d in diffs:
-            rect = _union(rect, d.rect)
-        assert rect is not None
-        y0, y1, x0, x1 = rect
-        old = self.labels[y0:y1, x0:x1].copy()
-        mask = np.zeros(old.shape, dtype=bool)
-        for d in reversed(diffs):  # earliest diff written last so its old values win
-            dy0, dy1, dx0, dx1 = d.rect
-            sub = d.mask()
-            old[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0][sub] = d.old
-            mask[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0] |= sub
-        new = self.labels[y0:y1, x0:x1][mask]
-        keep = old[mask] != new  # pixels painted and painted back are no change at all
-        if not keep.all():
-            mask[mask] = keep
-            new = new[keep]
-            if new.size == 0:
-                return None
-        return _Diff.from_mask(rect, mask, _compact(old[mask]), _compact(new))
-
-    def _push(self, step: _Step) -> None:
+    def _push(self, step: Step) -> None:
         if self._undo.maxlen is not None and len(self._undo) == self._undo.maxlen:
             self._base_id = self._undo[0].id  # the oldest step is dropped: its state is the new bottom
         self._undo.append(step)
@@ -268,7 +179,7 @@ class LabelDocument:
             np.copyto(view, values, where=change)
             return self._record(rect, change, old_vals, np.array(values, dtype=np.uint8))
         change = mask & (view != values)
-        tight = _bbox(change)
+        tight = bbox(change)
         if tight is None:
             return None
         ty0, ty1, tx0, tx1 = tight
@@ -278,21 +189,21 @@ class LabelDocument:
             if not scalar:
                 values = values[ty0:ty1, tx0:tx1]
             rect = (y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1)
-        old_vals = _compact(view[change])
+        old_vals = compact(view[change])
         if scalar:
             view[change] = values
             new_vals = np.array(values, dtype=np.uint8)  # 0-d: a fill stores one byte, not one per pixel
         else:
-            new_vals = _compact(values[change])
+            new_vals = compact(values[change])
             view[change] = new_vals
         return self._record(rect, change, old_vals, new_vals)
 
     def _record(self, rect: Rect, change: np.ndarray, old_vals: np.ndarray, new_vals: np.ndarray) -> Rect:
-        diff = _Diff.from_mask(rect, change, old_vals, new_vals)
+        diff = Diff.from_mask(rect, change, old_vals, new_vals)
         if self._stroke is not None:
             self._stroke.append(diff)
         else:
-            self._push(_Step([diff]))
+            self._push(Step([diff]))
         self._changed(rect)
         return rect
 
@@ -381,7 +292,7 @@ class LabelDocument:
         """Write ``values`` (scalar or full ``(H, W)`` array) where the full-size bool ``mask`` is True."""
         if mask.shape != self.shape:
             raise ValueError(f"mask {mask.shape} does not match the label map {self.shape}")
-        rect = _bbox(mask)
+        rect = bbox(mask)
         if rect is None:
             return None
         y0, y1, x0, x1 = rect
@@ -423,7 +334,7 @@ class LabelDocument:
             self.labels[y0:y1, x0:x1][d.mask()] = d.old if use_old else d.new
             self._version += 1
             self._update_edited(d.rect)
-            total = _union(total, d.rect)
+            total = union(total, d.rect)
         if total is not None:
             self._notify(total)
         return total
